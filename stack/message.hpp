@@ -1,0 +1,95 @@
+#pragma once
+// Message: destination (null = the whole group), source, flags, headers keyed by protocol id, and
+// a reference-counted payload. Copying a message shares the payload and the headers; no payload
+// byte is copied on the way down or up the stack.
+#include <array>
+#include <cassert>
+#include <cstdint>
+#include <vector>
+
+#include "stack/address.hpp"
+#include "stack/buffer.hpp"
+#include "stack/header.hpp"
+
+namespace cohort {
+
+class Message {
+ public:
+  enum Flag : uint16_t {
+    OOB = 1 << 0,             ///< may be delivered out of order (no ordering protocol delays it)
+    NO_RELIABILITY = 1 << 1,  ///< not retransmitted by UNICAST/NAKACK
+    DONT_BUNDLE = 1 << 2,     ///< sent at once, not bundled with others
+    NO_FC = 1 << 3,           ///< bypasses flow control
+    INTERNAL = 1 << 4,        ///< a protocol's own message (never delivered to the application)
+  };
+  static constexpr size_t max_headers = 8;
+
+  Message() = default;
+  explicit Message(Address dest, Buffer payload = {})
+      : dest_(std::move(dest)), payload_(std::move(payload)) {}
+
+  const Address& dest() const { return dest_; }
+  Message& dest(Address a) { dest_ = std::move(a); return *this; }
+  bool is_group() const { return dest_.is_null(); }
+  const Address& src() const { return src_; }
+  Message& src(Address a) { src_ = std::move(a); return *this; }
+
+  uint16_t flags() const { return flags_; }
+  bool has(Flag f) const { return (flags_ & f) != 0; }
+  Message& set(Flag f) { flags_ |= f; return *this; }
+  Message& clear(Flag f) { flags_ &= static_cast<uint16_t>(~f); return *this; }
+  Message& flags(uint16_t f) { flags_ = f; return *this; }
+
+  const Buffer& payload() const { return payload_; }
+  Message& payload(Buffer b) { payload_ = std::move(b); return *this; }
+
+  /// Attaches (or replaces) the header of protocol `id`.
+  Message& put_header(uint16_t id, HeaderPtr h) {
+    for (size_t i = 0; i < n_headers_; ++i)
+      if (headers_[i].id == id) { headers_[i].header = std::move(h); return *this; }
+    assert(n_headers_ < max_headers && "too many headers on one message");
+    headers_[n_headers_++] = {id, std::move(h)};
+    return *this;
+  }
+  /// The header of protocol `id` cast to T, or nullptr.
+  template <typename T>
+  const T* header(uint16_t id) const {
+    for (size_t i = 0; i < n_headers_; ++i)
+      if (headers_[i].id == id) return static_cast<const T*>(headers_[i].header.get());
+    return nullptr;
+  }
+  bool has_header(uint16_t id) const { return header<Header>(id) != nullptr; }
+  void remove_header(uint16_t id) {
+    for (size_t i = 0; i < n_headers_; ++i)
+      if (headers_[i].id == id) {
+        headers_[i] = std::move(headers_[--n_headers_]);
+        headers_[n_headers_] = {};
+        return;
+      }
+  }
+  struct HeaderSlot {
+    uint16_t id = 0;
+    HeaderPtr header;
+  };
+  size_t header_count() const { return n_headers_; }
+  const HeaderSlot& header_at(size_t i) const { return headers_[i]; }
+
+ private:
+  Address dest_, src_;
+  uint16_t flags_ = 0;
+  uint8_t n_headers_ = 0;
+  std::array<HeaderSlot, max_headers> headers_{};
+  Buffer payload_;
+};
+
+/// Messages received together (one datagram, one read): passed up as one unit so protocols can
+/// amortise per-message work. Protocols may remove messages they consume.
+struct MessageBatch {
+  Address src;
+  Address dest;  ///< null for a group batch
+  std::vector<Message> messages;
+  size_t size() const { return messages.size(); }
+  bool empty() const { return messages.empty(); }
+};
+
+}  // namespace cohort
