@@ -1,0 +1,12 @@
+#pragma once
+// Each `cohort` sub-command lives in its own tools/cmd_<name>.cpp and adds itself to the CLI.
+namespace CLI {
+class App;
+}
+
+namespace cohort::tools {
+
+void add_version_command(CLI::App& app);
+void add_check_command(CLI::App& app);
+
+}  // namespace cohort::tools
