@@ -32,7 +32,9 @@ class Address {
   std::string uuid_string() const;
 
   // Identity is the UUID only: a restarted member with the same name is a new incarnation.
-  friend bool operator==(const Address& a, const Address& b) { return a.hi_ == b.hi_ && a.lo_ == b.lo_; }
+  friend bool operator==(const Address& a, const Address& b) {
+    return a.hi_ == b.hi_ && a.lo_ == b.lo_;
+  }
   friend std::strong_ordering operator<=>(const Address& a, const Address& b) {
     if (auto c = a.hi_ <=> b.hi_; c != 0) return c;
     return a.lo_ <=> b.lo_;

@@ -31,7 +31,9 @@ class Writer {
     out_.push_back(static_cast<uint8_t>(v));
   }
   /// Zig-zag encoded signed varint.
-  void svarint(int64_t v) { varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void svarint(int64_t v) {
+    varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
   void raw(std::span<const uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
   /// varint length + bytes.
   void bytes(std::span<const uint8_t> b) {
@@ -48,12 +50,14 @@ class Writer {
   Buffer take_buffer() { return Buffer(std::move(out_)); }
   /// Overwrites 4 bytes at pos (for back-patched lengths).
   void patch_u32(size_t pos, uint32_t v) {
-    for (int i = 0; i < 4; ++i) out_[pos + i] = static_cast<uint8_t>(v >> (8 * i));
+    for (int i = 0; i < 4; ++i)
+      out_[pos + i] = static_cast<uint8_t>(v >> (8 * i));
   }
 
  private:
   void put_le(uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    for (int i = 0; i < n; ++i)
+      out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
   }
   std::vector<uint8_t> out_;
 };
@@ -92,13 +96,16 @@ class Reader {
     return v;
   }
   std::span<const uint8_t> raw(size_t n) {
-    if (!ok_ || static_cast<size_t>(end_ - p_) < n) return fail("truncated bytes"), std::span<const uint8_t>{};
+    if (!ok_ || static_cast<size_t>(end_ - p_) < n)
+      return fail("truncated bytes"), std::span<const uint8_t>{};
     auto s = std::span(p_, n);
     p_ += n;
     return s;
   }
   /// varint length + bytes, as a view into the input.
-  std::span<const uint8_t> bytes_view() { return raw(varint_max(remaining(), "length beyond end")); }
+  std::span<const uint8_t> bytes_view() {
+    return raw(varint_max(remaining(), "length beyond end"));
+  }
   /// varint length + bytes, as a Buffer: zero-copy when reading from a Buffer.
   Buffer bytes() {
     auto v = bytes_view();
@@ -126,12 +133,14 @@ class Reader {
   uint64_t get_le(int n, const char* what) {
     if (!ok_ || end_ - p_ < n) return fail(what), 0;
     uint64_t v = 0;
-    for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(p_[i]) << (8 * i);
+    for (int i = 0; i < n; ++i)
+      v |= static_cast<uint64_t>(p_[i]) << (8 * i);
     p_ += n;
     return v;
   }
   Buffer to_buffer(std::span<const uint8_t> v) const {
-    if (buf_ && !v.empty()) return buf_->slice(static_cast<size_t>(v.data() - buf_->data()), v.size());
+    if (buf_ && !v.empty())
+      return buf_->slice(static_cast<size_t>(v.data() - buf_->data()), v.size());
     return Buffer::copy_of(v);
   }
   const uint8_t* p_;

@@ -29,24 +29,45 @@ class Message {
       : dest_(std::move(dest)), payload_(std::move(payload)) {}
 
   const Address& dest() const { return dest_; }
-  Message& dest(Address a) { dest_ = std::move(a); return *this; }
+  Message& dest(Address a) {
+    dest_ = std::move(a);
+    return *this;
+  }
   bool is_group() const { return dest_.is_null(); }
   const Address& src() const { return src_; }
-  Message& src(Address a) { src_ = std::move(a); return *this; }
+  Message& src(Address a) {
+    src_ = std::move(a);
+    return *this;
+  }
 
   uint16_t flags() const { return flags_; }
   bool has(Flag f) const { return (flags_ & f) != 0; }
-  Message& set(Flag f) { flags_ |= f; return *this; }
-  Message& clear(Flag f) { flags_ &= static_cast<uint16_t>(~f); return *this; }
-  Message& flags(uint16_t f) { flags_ = f; return *this; }
+  Message& set(Flag f) {
+    flags_ |= f;
+    return *this;
+  }
+  Message& clear(Flag f) {
+    flags_ &= static_cast<uint16_t>(~f);
+    return *this;
+  }
+  Message& flags(uint16_t f) {
+    flags_ = f;
+    return *this;
+  }
 
   const Buffer& payload() const { return payload_; }
-  Message& payload(Buffer b) { payload_ = std::move(b); return *this; }
+  Message& payload(Buffer b) {
+    payload_ = std::move(b);
+    return *this;
+  }
 
   /// Attaches (or replaces) the header of protocol `id`.
   Message& put_header(uint16_t id, HeaderPtr h) {
     for (size_t i = 0; i < n_headers_; ++i)
-      if (headers_[i].id == id) { headers_[i].header = std::move(h); return *this; }
+      if (headers_[i].id == id) {
+        headers_[i].header = std::move(h);
+        return *this;
+      }
     assert(n_headers_ < max_headers && "too many headers on one message");
     headers_[n_headers_++] = {id, std::move(h)};
     return *this;

@@ -11,17 +11,25 @@ namespace cohort {
 
 const char* to_string(AttributeType t) {
   switch (t) {
-    case AttributeType::boolean: return "bool";
-    case AttributeType::integer: return "integer";
-    case AttributeType::real: return "number";
-    case AttributeType::string: return "string";
-    case AttributeType::duration: return "duration";
-    case AttributeType::size: return "size";
+    case AttributeType::boolean:
+      return "bool";
+    case AttributeType::integer:
+      return "integer";
+    case AttributeType::real:
+      return "number";
+    case AttributeType::string:
+      return "string";
+    case AttributeType::duration:
+      return "duration";
+    case AttributeType::size:
+      return "size";
   }
   return "?";
 }
 
-Runtime& Protocol::runtime() const { return stack_->runtime(); }
+Runtime& Protocol::runtime() const {
+  return stack_->runtime();
+}
 
 Attribute* Protocol::find_attribute(std::string_view name) {
   for (auto& a : attributes_)
@@ -46,7 +54,11 @@ void Protocol::add_attribute(Attribute a) {
 }
 
 void Protocol::declare(std::string name, bool& ref, std::string description) {
-  add_attribute({std::move(name), AttributeType::boolean, {}, std::move(description), false,
+  add_attribute({std::move(name),
+                 AttributeType::boolean,
+                 {},
+                 std::move(description),
+                 false,
                  [&ref](std::string_view v) -> std::string {
                    auto b = units::parse_bool(v);
                    if (!b) return fmt::format("'{}' is not a boolean (true/false)", v);
@@ -59,7 +71,11 @@ void Protocol::declare(std::string name, bool& ref, std::string description) {
 namespace {
 template <typename T>
 Attribute integer_attribute(std::string name, T& ref, std::string description) {
-  return {std::move(name), AttributeType::integer, {}, std::move(description), false,
+  return {std::move(name),
+          AttributeType::integer,
+          {},
+          std::move(description),
+          false,
           [&ref](std::string_view v) -> std::string {
             auto i = units::parse_int(v);
             if (!i) return fmt::format("'{}' is not an integer", v);
@@ -84,7 +100,11 @@ void Protocol::declare(std::string name, uint64_t& ref, std::string description)
 }
 
 void Protocol::declare(std::string name, double& ref, std::string description) {
-  add_attribute({std::move(name), AttributeType::real, {}, std::move(description), false,
+  add_attribute({std::move(name),
+                 AttributeType::real,
+                 {},
+                 std::move(description),
+                 false,
                  [&ref](std::string_view v) -> std::string {
                    auto d = units::parse_double(v);
                    if (!d) return fmt::format("'{}' is not a number", v);
@@ -95,7 +115,11 @@ void Protocol::declare(std::string name, double& ref, std::string description) {
 }
 
 void Protocol::declare(std::string name, std::string& ref, std::string description, bool required) {
-  add_attribute({std::move(name), AttributeType::string, {}, std::move(description), required,
+  add_attribute({std::move(name),
+                 AttributeType::string,
+                 {},
+                 std::move(description),
+                 required,
                  [&ref](std::string_view v) -> std::string {
                    ref = std::string(v);
                    return {};
@@ -104,7 +128,11 @@ void Protocol::declare(std::string name, std::string& ref, std::string descripti
 }
 
 void Protocol::declare(std::string name, std::chrono::nanoseconds& ref, std::string description) {
-  add_attribute({std::move(name), AttributeType::duration, {}, std::move(description), false,
+  add_attribute({std::move(name),
+                 AttributeType::duration,
+                 {},
+                 std::move(description),
+                 false,
                  [&ref](std::string_view v) -> std::string {
                    auto d = units::parse_duration(v);
                    if (!d) return fmt::format("'{}' is not a duration (e.g. 500ms, 3s, 1m)", v);
@@ -115,7 +143,11 @@ void Protocol::declare(std::string name, std::chrono::nanoseconds& ref, std::str
 }
 
 void Protocol::declare_size(std::string name, uint64_t& ref, std::string description) {
-  add_attribute({std::move(name), AttributeType::size, {}, std::move(description), false,
+  add_attribute({std::move(name),
+                 AttributeType::size,
+                 {},
+                 std::move(description),
+                 false,
                  [&ref](std::string_view v) -> std::string {
                    auto s = units::parse_size(v);
                    if (!s) return fmt::format("'{}' is not a size (e.g. 1500, 64KB, 1MiB)", v);

@@ -16,11 +16,14 @@ std::unique_ptr<Protocol> ProtocolRegistry::create(const std::string& name) cons
   return it == factories_.end() ? nullptr : it->second();
 }
 
-bool ProtocolRegistry::contains(const std::string& name) const { return factories_.count(name); }
+bool ProtocolRegistry::contains(const std::string& name) const {
+  return factories_.count(name);
+}
 
 std::vector<std::string> ProtocolRegistry::names() const {
   std::vector<std::string> out;
-  for (auto& [n, _] : factories_) out.push_back(n);
+  for (auto& [n, _] : factories_)
+    out.push_back(n);
   return out;
 }
 

@@ -6,7 +6,8 @@ namespace cohort {
 
 ProtocolStack::~ProtocolStack() {
   if (running_) stop();
-  for (auto& p : protocols_) p->destroy();
+  for (auto& p : protocols_)
+    p->destroy();
 }
 
 void ProtocolStack::add(std::unique_ptr<Protocol> p) {
@@ -32,26 +33,29 @@ void ProtocolStack::relink() {
 void ProtocolStack::init() {
   if (protocols_.empty()) throw std::invalid_argument("the stack has no protocols");
   if (!protocols_.front()->is_transport())
-    throw std::invalid_argument(fmt::format(
-        "{} is at the bottom of the stack, but the bottom must be a transport",
-        protocols_.front()->name()));
+    throw std::invalid_argument(
+        fmt::format("{} is at the bottom of the stack, but the bottom must be a transport",
+                    protocols_.front()->name()));
   for (size_t i = 1; i < protocols_.size(); ++i)
     if (protocols_[i]->is_transport())
       throw std::invalid_argument(
           fmt::format("transport {} must be at the bottom of the stack", protocols_[i]->name()));
   relink();
-  for (auto& p : protocols_) p->init();
+  for (auto& p : protocols_)
+    p->init();
   initialised_ = true;
 }
 
 void ProtocolStack::start() {
-  for (auto it = protocols_.rbegin(); it != protocols_.rend(); ++it) (*it)->start();
+  for (auto it = protocols_.rbegin(); it != protocols_.rend(); ++it)
+    (*it)->start();
   running_ = true;
 }
 
 void ProtocolStack::stop() {
   running_ = false;
-  for (auto& p : protocols_) p->stop();
+  for (auto& p : protocols_)
+    p->stop();
 }
 
 Protocol* ProtocolStack::find(std::string_view name) const {
@@ -94,7 +98,8 @@ std::string ProtocolStack::describe() const {
   std::string out;
   for (auto& p : protocols_) {
     out += p->name();
-    for (auto& a : p->attributes()) out += fmt::format(" {}=\"{}\"", a.name, a.get());
+    for (auto& a : p->attributes())
+      out += fmt::format(" {}=\"{}\"", a.name, a.get());
     out += '\n';
   }
   return out;

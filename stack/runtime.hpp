@@ -48,6 +48,8 @@ class Runtime {
   virtual std::mt19937_64& rng() = 0;
   /// True when called on the loop thread.
   virtual bool in_loop() const = 0;
+  /// Stops the loop for good (pending work is dropped). Not from the loop thread.
+  virtual void shutdown() {}
 
   /// Uniform random duration in [lo, hi].
   Duration random_between(Duration lo, Duration hi) {

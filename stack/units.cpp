@@ -10,8 +10,10 @@ namespace cohort::units {
 namespace {
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -24,7 +26,9 @@ bool split_number(std::string_view s, uint64_t& number, std::string_view& unit) 
   return true;
 }
 
-bool mul_overflows(uint64_t a, uint64_t b) { return b != 0 && a > UINT64_MAX / b; }
+bool mul_overflows(uint64_t a, uint64_t b) {
+  return b != 0 && a > UINT64_MAX / b;
+}
 
 }  // namespace
 
@@ -33,13 +37,20 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s) {
   std::string_view unit;
   if (!split_number(s, n, unit)) return std::nullopt;
   uint64_t scale;
-  if (unit.empty() || unit == "ms") scale = 1'000'000;
-  else if (unit == "ns") scale = 1;
-  else if (unit == "us") scale = 1'000;
-  else if (unit == "s") scale = 1'000'000'000;
-  else if (unit == "m" || unit == "min") scale = 60'000'000'000;
-  else if (unit == "h") scale = 3'600'000'000'000;
-  else return std::nullopt;
+  if (unit.empty() || unit == "ms")
+    scale = 1'000'000;
+  else if (unit == "ns")
+    scale = 1;
+  else if (unit == "us")
+    scale = 1'000;
+  else if (unit == "s")
+    scale = 1'000'000'000;
+  else if (unit == "m" || unit == "min")
+    scale = 60'000'000'000;
+  else if (unit == "h")
+    scale = 3'600'000'000'000;
+  else
+    return std::nullopt;
   if (mul_overflows(n, scale) || n * scale > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
   return std::chrono::nanoseconds(static_cast<int64_t>(n * scale));
 }
@@ -49,14 +60,22 @@ std::optional<uint64_t> parse_size(std::string_view s) {
   std::string_view unit;
   if (!split_number(s, n, unit)) return std::nullopt;
   uint64_t scale;
-  if (unit.empty() || unit == "B") scale = 1;
-  else if (unit == "KB" || unit == "kB" || unit == "K" || unit == "k") scale = 1000;
-  else if (unit == "KiB") scale = 1024;
-  else if (unit == "MB" || unit == "M") scale = 1000'000;
-  else if (unit == "MiB") scale = 1u << 20;
-  else if (unit == "GB" || unit == "G") scale = 1000'000'000;
-  else if (unit == "GiB") scale = 1u << 30;
-  else return std::nullopt;
+  if (unit.empty() || unit == "B")
+    scale = 1;
+  else if (unit == "KB" || unit == "kB" || unit == "K" || unit == "k")
+    scale = 1000;
+  else if (unit == "KiB")
+    scale = 1024;
+  else if (unit == "MB" || unit == "M")
+    scale = 1000'000;
+  else if (unit == "MiB")
+    scale = 1u << 20;
+  else if (unit == "GB" || unit == "G")
+    scale = 1000'000'000;
+  else if (unit == "GiB")
+    scale = 1u << 30;
+  else
+    return std::nullopt;
   if (mul_overflows(n, scale)) return std::nullopt;
   return n * scale;
 }

@@ -17,7 +17,8 @@ void View::encode(codec::Writer& w) const {
   id_.creator.encode(w);
   w.varint(id_.id);
   w.varint(members_.size());
-  for (auto& m : members_) m.encode(w);
+  for (auto& m : members_)
+    m.encode(w);
 }
 
 View View::decode(codec::Reader& r) {
@@ -28,7 +29,8 @@ View View::decode(codec::Reader& r) {
   size_t n = r.varint_max(r.remaining() / 17, "view member count beyond end");
   std::vector<Address> members;
   members.reserve(n);
-  for (size_t i = 0; i < n && r.ok(); ++i) members.push_back(Address::decode(r));
+  for (size_t i = 0; i < n && r.ok(); ++i)
+    members.push_back(Address::decode(r));
   return View(std::move(id), std::move(members));
 }
 

@@ -12,13 +12,16 @@ namespace cohort {
 struct ViewId {
   Address creator;
   uint64_t id = 0;
-  friend bool operator==(const ViewId& a, const ViewId& b) { return a.id == b.id && a.creator == b.creator; }
+  friend bool operator==(const ViewId& a, const ViewId& b) {
+    return a.id == b.id && a.creator == b.creator;
+  }
 };
 
 class View {
  public:
   View() = default;
-  View(ViewId id, std::vector<Address> members) : id_(std::move(id)), members_(std::move(members)) {}
+  View(ViewId id, std::vector<Address> members)
+      : id_(std::move(id)), members_(std::move(members)) {}
 
   const ViewId& id() const { return id_; }
   const std::vector<Address>& members() const { return members_; }

@@ -1,0 +1,16 @@
+#include "protocols/builtin.hpp"
+
+#include "protocols/delay.hpp"
+#include "protocols/discard.hpp"
+#include "protocols/loopback.hpp"
+#include "stack/protocol_registry.hpp"
+
+namespace cohort {
+
+void register_builtin_protocols() {
+  register_protocol<Loopback>("LOOPBACK");
+  register_protocol<Discard>("DISCARD");
+  register_protocol<Delay>("DELAY");
+}
+
+}  // namespace cohort
