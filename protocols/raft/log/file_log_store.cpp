@@ -1,0 +1,565 @@
+#include "protocols/raft/log/file_log_store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+#include <algorithm>
+#include <cerrno>
+
+#include "protocols/raft/log/state_files.hpp"
+
+namespace cohort::raft {
+namespace {
+
+constexpr const char* lock_name = "LOCK";
+constexpr uint64_t min_segment_bytes = 4096;
+constexpr uint64_t max_segment_bytes = uint64_t{1} << 30;
+
+/// Programmer errors (broken preconditions) are logic_errors, never StoreErrors: the caller
+/// must not mistake its own bug for a disk problem.
+void require(bool ok, const char* what) {
+  if (!ok) throw std::logic_error(std::string("FileLogStore: ") + what);
+}
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+FileLogStore::FileLogStore(std::string dir, FileLogOptions options)
+    : dir_(std::move(dir)), options_(options) {
+  require(
+      options_.segment_bytes >= min_segment_bytes && options_.segment_bytes <= max_segment_bytes,
+      "segment_bytes must be within 4 KiB .. 1 GiB");
+  file_io::make_dirs(dir_);
+  lock_dir();
+  recover();
+}
+
+// Closing the files releases the flock; appends not covered by a sync() are not promised.
+FileLogStore::~FileLogStore() = default;
+
+void FileLogStore::lock_dir() {
+  const std::string path = dir_ + "/" + lock_name;
+  auto file = std::make_unique<file_io::File>(path, O_RDWR | O_CREAT);
+  if (::flock(file->fd(), LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    if (err != EWOULDBLOCK) file_io::throw_errno("flock", path, err);
+    std::string holder;
+    try {
+      auto bytes = file_io::read_all(path);
+      holder.assign(bytes.begin(), std::find(bytes.begin(), bytes.end(), '\n'));
+    } catch (const StoreError&) {
+      // The pid is only a hint for the message below.
+    }
+    throw StoreError("log directory " + dir_ + " is in use by another store: " + path +
+                     " is locked" + (holder.empty() ? "" : " by pid " + holder));
+  }
+  // The pid is a diagnostic for the message above; the flock itself is the lock, so a stale
+  // pid left by a crashed process never blocks anyone (the kernel drops its lock).
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  file->truncate(0);
+  file->pwrite_all({reinterpret_cast<const uint8_t*>(pid.data()), pid.size()}, 0);
+  lock_file_ = std::move(file);
+}
+
+void FileLogStore::note(std::string what) {
+  fmt::print(stderr, "cohort raft log {}: {}\n", dir_, what);
+  if (!recovery_report_.empty()) recovery_report_ += "; ";
+  recovery_report_ += what;
+}
+
+std::string FileLogStore::segment_path(Index first) const {
+  return dir_ + "/" + segment::file_name(first);
+}
+
+void FileLogStore::recover() {
+  std::vector<Index> firsts;
+  for (const std::string& name : file_io::list_dir(dir_)) {
+    if (ends_with(name, ".tmp")) {
+      // An atomic replace that crashed before its rename: the file it meant to replace is intact.
+      file_io::remove(dir_ + "/" + name);
+      note("removed unfinished " + name);
+    } else if (auto first = segment::parse_file_name(name)) {
+      if (*first == 0)
+        throw StoreError("corrupt log: segment " + dir_ + "/" + name + " at index 0");
+      firsts.push_back(*first);
+    }
+  }
+  std::sort(firsts.begin(), firsts.end());
+  hard_state_ = state_files::read_meta(dir_);
+  snapshot_ = state_files::read_snapshot(dir_).first;  // reads it all: checks its CRC at open
+
+  Term prev_term = 0;
+  for (size_t k = 0; k < firsts.size(); ++k) {
+    const bool last = k + 1 == firsts.size();
+    const Index first = firsts[k];
+    const std::string path = segment_path(first);
+    const std::vector<uint8_t> bytes = file_io::read_all(path);
+    const auto header = segment::decode_header(bytes);
+    if (!header) {
+      // A crash between creating the last segment and writing its header leaves a short or
+      // zero-filled file. Anything else (an earlier segment, or records after the header)
+      // means the header itself was damaged.
+      if (!last || segment::find_valid_record(bytes, 0, first - 1)) {
+        throw StoreError("corrupt log: bad segment header in " + path + " at offset 0");
+      }
+      file_io::remove(path);
+      dir_dirty_ = true;
+      note(fmt::format("removed {} with a torn header ({} bytes)", path, bytes.size()));
+      continue;
+    }
+    if (*header != first) {
+      throw StoreError(
+          fmt::format("corrupt log: {} at offset 0 names first index {}", path, *header));
+    }
+    if (!segments_.empty() && first != segments_.back().last() + 1) {
+      throw StoreError(fmt::format(
+          "corrupt log: gap in indexes: {} starts at index {} but the previous segment ends at {}",
+          path, first, segments_.back().last()));
+    }
+    segment::Scan scan = segment::scan(bytes, first, prev_term);
+    if (!scan.complete) {
+      const Index last_good = first + scan.locs.size() - 1;
+      const auto valid_after =
+          scan.inconsistent ? std::nullopt
+                            : segment::find_valid_record(bytes, scan.bad_offset + 1, last_good);
+      if (!last || scan.inconsistent || valid_after) {
+        std::string msg = fmt::format("corrupt log: {} at offset {}: {} (after index {})", path,
+                                      scan.bad_offset, scan.why, last_good);
+        if (valid_after)
+          msg += fmt::format(", followed by a valid record at offset {}", *valid_after);
+        if (!last) msg += ", in a segment that is not the last";
+        throw StoreError(msg + "; refusing to open");
+      }
+      file_io::File f(path, O_RDWR);
+      f.truncate(scan.good_bytes);
+      f.datasync();
+      note(fmt::format("cut torn tail of {} at offset {}: {} bytes dropped ({}); log ends at {}",
+                       path, scan.bad_offset, bytes.size() - scan.good_bytes, scan.why, last_good));
+    }
+    Segment seg;
+    seg.first = first;
+    seg.locs = std::move(scan.locs);
+    seg.file = std::make_shared<file_io::File>(path, O_RDWR);
+    seg.bytes = scan.good_bytes;
+    if (!seg.locs.empty()) prev_term = seg.locs.back().term;
+    segments_.push_back(std::move(seg));
+  }
+
+  // Reconcile the log with the snapshot (save_snapshot writes the snapshot first, then removes
+  // the segments it replaces, so a crash can leave segments the snapshot already covers).
+  const Index snap = snapshot_.last_index;
+  first_index_ = snap + 1;
+  last_index_ = snap;
+  if (!segments_.empty()) {
+    const Index log_first = segments_.front().first;
+    const Index log_last = segments_.back().last();
+    if (log_first > snap + 1) {
+      throw StoreError(fmt::format("corrupt log: gap in indexes: {} starts at index {} but {}",
+                                   segment_path(log_first), log_first,
+                                   snap == 0 ? std::string("there is no snapshot")
+                                             : fmt::format("the snapshot ends at {}", snap)));
+    }
+    bool keep = true;
+    if (log_first <= snap) {
+      keep = log_last >= snap && log_term(snap) == snapshot_.last_term;
+    }
+    if (keep) {
+      const size_t before = segments_.size();
+      drop_segments_through(snap);
+      if (segments_.size() != before) {
+        note(fmt::format("removed {} segments already covered by the snapshot at {}",
+                         before - segments_.size(), snap));
+      }
+      last_index_ = std::max(snap, log_last);
+    } else {
+      note(fmt::format("removed {} segments ({}..{}) replaced by the snapshot at {}",
+                       segments_.size(), log_first, log_last, snap));
+      while (!segments_.empty())
+        remove_back_segment();
+    }
+  }
+  recount_log_bytes();
+  // Whatever was found is made durable now, so that durable_index() is true from the start:
+  // a killed process leaves unsynced appends in the page cache, which we have just read.
+  if (!segments_.empty()) segments_.back().file->datasync();
+  file_io::fsync_dir(dir_);
+  dir_dirty_ = false;
+  durable_index_ = last_index_;
+}
+
+void FileLogStore::check_usable() const {
+  if (!failure_.empty()) {
+    throw StoreError("log store " + dir_ + " is unusable after an earlier error: " + failure_);
+  }
+}
+
+void FileLogStore::poison(const std::exception& e) {
+  if (failure_.empty()) failure_ = e.what();
+}
+
+const FileLogStore::Segment& FileLogStore::segment_of(Index i) const {
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), i,
+                             [](Index v, const Segment& s) { return v < s.first; });
+  require(it != segments_.begin(), "index below the first segment");
+  return *std::prev(it);
+}
+
+uint64_t FileLogStore::bytes_from(const Segment& seg, Index from) const {
+  uint64_t sum = 0;
+  for (Index i = std::max(from, seg.first); i < seg.first + seg.locs.size(); ++i) {
+    sum += seg.locs[i - seg.first].bytes;
+  }
+  return sum;
+}
+
+void FileLogStore::recount_log_bytes() {
+  log_bytes_ = 0;
+  for (const Segment& s : segments_)
+    log_bytes_ += bytes_from(s, first_index_);
+}
+
+void FileLogStore::mark_dirty(Segment& seg) {
+  if (!seg.dirty) {
+    seg.dirty = true;
+    dirty_files_.push_back(seg.file);
+  }
+}
+
+void FileLogStore::remove_back_segment() {
+  Segment& s = segments_.back();
+  log_bytes_ -= bytes_from(s, first_index_);
+  file_io::remove(s.file->path());
+  segments_.pop_back();  // the descriptor closes once an in-flight sync() lets go of it
+}
+
+void FileLogStore::drop_segments_through(Index upto) {
+  while (!segments_.empty() && segments_.front().last() <= upto) {
+    file_io::remove(segments_.front().file->path());
+    segments_.pop_front();
+  }
+}
+
+void FileLogStore::drop_suffix(Index from, bool durable) {
+  bool removed = false;
+  while (!segments_.empty() && segments_.back().first >= from) {
+    remove_back_segment();
+    removed = true;
+  }
+  if (!segments_.empty() && segments_.back().last() >= from) {
+    Segment& s = segments_.back();
+    const size_t keep = from - s.first;
+    log_bytes_ -= bytes_from(s, from);
+    const uint64_t offset = s.locs[keep].offset;
+    s.file->truncate(offset);
+    s.locs.resize(keep);
+    s.bytes = offset;
+    mark_dirty(s);
+    if (durable) s.file->datasync();
+  }
+  if (durable && removed) file_io::fsync_dir(dir_);
+  last_index_ = from - 1;
+  durable_index_ = std::min(durable_index_, last_index_);
+  removed_from_ = std::min(removed_from_, from);
+}
+
+FileLogStore::Segment& FileLogStore::roll(Index next) {
+  if (!segments_.empty() && segments_.back().dirty) {
+    // The full segment becomes durable before any record lands in the next one, so that after
+    // a power failure only the last segment can have a torn end: recovery relies on that.
+    try {
+      segments_.back().file->datasync();
+    } catch (const StoreError& e) {
+      poison(e);
+      throw;
+    }
+  }
+  const std::string path = segment_path(next);
+  auto file = std::make_shared<file_io::File>(path, O_RDWR | O_CREAT | O_TRUNC);
+  std::vector<uint8_t> header;
+  segment::encode_header(header, next);
+  try {
+    file->pwrite_all(header, 0);
+  } catch (const StoreError&) {
+    file_io::remove(path);
+    throw;
+  }
+  Segment seg;
+  seg.first = next;
+  seg.file = std::move(file);
+  seg.bytes = header.size();
+  segments_.push_back(std::move(seg));
+  dir_dirty_ = true;
+  mark_dirty(segments_.back());
+  return segments_.back();
+}
+
+void FileLogStore::write_records(Segment& seg, const std::vector<uint8_t>& bytes,
+                                 const std::vector<segment::Loc>& locs) {
+  if (bytes.empty()) return;
+  mark_dirty(seg);
+  seg.file->pwrite_all(bytes, seg.bytes);
+  // Memory changes only after the write succeeded, so a failure leaves the index as it was.
+  seg.bytes += bytes.size();
+  seg.locs.insert(seg.locs.end(), locs.begin(), locs.end());
+  last_index_ += locs.size();
+  log_bytes_ += bytes.size();
+}
+
+void FileLogStore::save_hard_state(const HardState& hs) {
+  {
+    std::lock_guard lock(mutex_);
+    check_usable();
+  }
+  state_files::write_meta(dir_, hs);  // atomic: on failure the old term and vote stay in force
+  hard_state_ = hs;
+}
+
+HardState FileLogStore::hard_state() const {
+  return hard_state_;
+}
+
+Index FileLogStore::first_index() const {
+  std::lock_guard lock(mutex_);
+  return first_index_;
+}
+
+Index FileLogStore::last_index() const {
+  std::lock_guard lock(mutex_);
+  return last_index_;
+}
+
+Term FileLogStore::term_at(Index i) const {
+  std::lock_guard lock(mutex_);
+  check_usable();
+  require(i + 1 >= first_index_ && i <= last_index_, "term_at: index out of range");
+  return term_of(i);
+}
+
+Term FileLogStore::log_term(Index i) const {
+  const Segment& s = segment_of(i);
+  require(i - s.first < s.locs.size(), "index beyond the last segment");
+  return s.locs[i - s.first].term;
+}
+
+Term FileLogStore::term_of(Index i) const {
+  if (i == 0) return 0;
+  if (i == snapshot_.last_index) return snapshot_.last_term;
+  return log_term(i);
+}
+
+std::vector<Entry> FileLogStore::entries(Index from, Index to, size_t max_bytes) const {
+  std::lock_guard lock(mutex_);
+  check_usable();
+  require(from >= first_index_, "entries: from is below first_index");
+  to = std::min(to, last_index_);
+  std::vector<Entry> out;
+  uint64_t data_bytes = 0;
+  bool full = false;
+  for (Index i = from; i <= to && !full;) {
+    const Segment& s = segment_of(i);
+    // Take the run of entries inside this segment that fits max_bytes, then read it with one
+    // pread; the entries' data are zero-copy slices of that one buffer.
+    Index end = i;
+    uint64_t run_bytes = 0;
+    for (; end <= std::min(to, s.last()); ++end) {
+      const segment::Loc& loc = s.locs[end - s.first];
+      const uint64_t data = loc.bytes - segment::record_header_bytes;
+      if ((!out.empty() || end > i) && data_bytes + data > max_bytes) {
+        full = true;
+        break;
+      }
+      data_bytes += data;
+      run_bytes += loc.bytes;
+    }
+    const uint64_t offset = s.locs[i - s.first].offset;
+    std::vector<uint8_t> raw(run_bytes);
+    s.file->pread_exact(raw, offset);
+    const Buffer run(std::move(raw));
+    size_t at = 0;
+    for (Index j = i; j < end; ++j) {
+      const char* why = "";
+      auto r = segment::decode_record(run.span().subspan(at), &why);
+      if (r && r->index != j) why = "index out of sequence";
+      if (!r || r->index != j) {
+        throw StoreError(fmt::format("corrupt log: {} at offset {}: {} (reading index {})",
+                                     s.file->path(), offset + at, why, j));
+      }
+      const size_t data_at = at + segment::record_header_bytes;
+      out.push_back({r->term, r->index, r->type, run.slice(data_at, r->data.size())});
+      at += r->bytes;
+    }
+    i = end;
+  }
+  return out;
+}
+
+void FileLogStore::append(std::span<const Entry> entries) {
+  if (entries.empty()) return;
+  std::lock_guard lock(mutex_);
+  check_usable();
+  // Every check before the first change, so that a rejected call changes nothing.
+  const Index start = entries[0].index;
+  require(start >= first_index_ && start <= last_index_ + 1,
+          "append: entries[0].index must be within [first_index, last_index + 1]");
+  Term prev_term = term_of(start - 1);
+  for (size_t k = 0; k < entries.size(); ++k) {
+    require(entries[k].index == start + k, "append: indexes must be consecutive");
+    // Recovery refuses a log whose terms decrease, so one must never be written.
+    require(entries[k].term >= prev_term, "append: terms must not decrease");
+    prev_term = entries[k].term;
+    if (entries[k].data.size() > segment::max_data_bytes) {
+      throw StoreError(fmt::format("append to {}: entry {} has {} bytes, above the limit of {}",
+                                   dir_, entries[k].index, entries[k].data.size(),
+                                   segment::max_data_bytes));
+    }
+  }
+  if (start <= last_index_) {
+    // Conflict truncation is made durable before new records replace the old ones: otherwise a
+    // power failure could resurrect old records behind new ones (a gap, or worse, a mix).
+    try {
+      drop_suffix(start, /*durable=*/true);
+    } catch (const StoreError& e) {
+      poison(e);
+      throw;
+    }
+  }
+  try {
+    std::vector<uint8_t> bytes;
+    std::vector<segment::Loc> locs;
+    Segment* seg = segments_.empty() ? &roll(start) : &segments_.back();
+    for (const Entry& e : entries) {
+      const size_t rb = segment::record_bytes(e);
+      const bool seg_empty = seg->locs.empty() && locs.empty();
+      if (!seg_empty && seg->bytes + bytes.size() + rb > options_.segment_bytes) {
+        write_records(*seg, bytes, locs);
+        bytes.clear();
+        locs.clear();
+        seg = &roll(e.index);
+      }
+      locs.push_back(
+          {e.term, static_cast<uint32_t>(seg->bytes + bytes.size()), static_cast<uint32_t>(rb)});
+      segment::encode_record(bytes, e);
+    }
+    write_records(*seg, bytes, locs);
+  } catch (const StoreError& e) {
+    // Undo what this call wrote (records, new segments, a partial write at the end) so the
+    // store stays usable after, say, a full disk. If even that fails, nothing can be trusted.
+    try {
+      drop_suffix(start, /*durable=*/false);
+      if (!segments_.empty()) segments_.back().file->truncate(segments_.back().bytes);
+    } catch (const StoreError& undo) {
+      poison(undo);
+    }
+    throw;
+  }
+}
+
+Index FileLogStore::sync() {
+  std::lock_guard serial(sync_mutex_);
+  std::vector<std::shared_ptr<file_io::File>> files;
+  bool dir = false;
+  Index target = 0;
+  {
+    std::lock_guard lock(mutex_);
+    check_usable();
+    if (dirty_files_.empty() && !dir_dirty_) return durable_index_;
+    files.swap(dirty_files_);
+    for (Segment& s : segments_)
+      s.dirty = false;
+    dir = std::exchange(dir_dirty_, false);
+    target = last_index_;
+    removed_from_ = ~Index{0};
+  }
+  // The slow part runs unlocked, so the loop thread keeps appending (the next group) meanwhile.
+  try {
+    for (const auto& f : files)
+      f->datasync();
+    if (dir) file_io::fsync_dir(dir_);
+  } catch (const StoreError& e) {
+    // After a failed fdatasync the kernel may have dropped the dirty pages: retrying could
+    // "succeed" without the data. The only safe answer is to stop.
+    std::lock_guard lock(mutex_);
+    poison(e);
+    throw;
+  }
+  std::lock_guard lock(mutex_);
+  // Entries removed while we flushed are not ours to promise, even if we flushed them.
+  const Index covered = std::min(target, removed_from_ - 1);
+  durable_index_ = std::max(durable_index_, covered);
+  return durable_index_;
+}
+
+Index FileLogStore::durable_index() const {
+  std::lock_guard lock(mutex_);
+  return durable_index_;
+}
+
+void FileLogStore::save_snapshot(const SnapshotMeta& meta, const Buffer& data) {
+  {
+    std::lock_guard lock(mutex_);
+    check_usable();
+    require(meta.last_index >= snapshot_.last_index, "save_snapshot: older than the current one");
+  }
+  // Written before the log shrinks: a crash in between leaves the snapshot plus segments it
+  // covers, which recovery removes. Written unlocked so sync() is not held up by it.
+  state_files::write_snapshot(dir_, meta, data);
+  std::lock_guard lock(mutex_);
+  const Index snap = meta.last_index;
+  bool keep = false;
+  if (snap == first_index_ - 1) {
+    keep = meta.last_term == snapshot_.last_term;
+  } else if (snap >= first_index_ && snap <= last_index_) {
+    keep = log_term(snap) == meta.last_term;
+  }
+  try {
+    if (keep) {
+      drop_segments_through(snap);
+    } else {
+      removed_from_ = std::min(removed_from_, first_index_);
+      while (!segments_.empty())
+        remove_back_segment();
+      last_index_ = snap;
+    }
+    // The removals are made durable before a new segment may reuse their indexes.
+    file_io::fsync_dir(dir_);
+  } catch (const StoreError& e) {
+    poison(e);
+    throw;
+  }
+  snapshot_ = meta;
+  first_index_ = snap + 1;
+  durable_index_ = keep ? std::max(durable_index_, snap) : snap;
+  recount_log_bytes();
+}
+
+std::optional<std::pair<SnapshotMeta, Buffer>> FileLogStore::load_snapshot() const {
+  {
+    std::lock_guard lock(mutex_);
+    check_usable();
+    if (snapshot_.last_index == 0) return std::nullopt;
+  }
+  return state_files::read_snapshot(dir_);
+}
+
+SnapshotMeta FileLogStore::snapshot_meta() const {
+  std::lock_guard lock(mutex_);
+  return snapshot_;
+}
+
+uint64_t FileLogStore::log_bytes() const {
+  std::lock_guard lock(mutex_);
+  return log_bytes_;
+}
+
+size_t FileLogStore::segment_count() const {
+  std::lock_guard lock(mutex_);
+  return segments_.size();
+}
+
+}  // namespace cohort::raft

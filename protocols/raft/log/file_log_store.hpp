@@ -1,0 +1,134 @@
+#pragma once
+// FileLogStore: the durable LogStore (DESIGN.md §6, issue 5). One directory holds
+//   LOCK                      flock'ed for the store's lifetime: one process per directory
+//   meta                      term and vote (state_files.hpp), replaced atomically
+//   snapshot                  the latest snapshot, replaced atomically
+//   <first index>.log         segments of CRC-checked records (segment.hpp)
+//
+// Group commit: append() writes records into the page cache (no fsync); sync() fdatasyncs every
+// segment touched since the previous sync, so one fsync covers any number of appends.
+//
+// Threading: as LogStore says, sync() may run on a writer thread while the loop thread calls
+// anything else. A mutex guards the in-memory index and file set; sync() holds it only to take
+// the set of files to flush and to publish the result, never across the fdatasync itself.
+// save_hard_state()/hard_state() touch only the meta file, which sync() never does.
+//
+// Crash recovery (constructor): every record of every segment is CRC-checked. Damage at the end
+// of the last segment with no valid record after it is a torn write: it is cut off, reported in
+// recovery_report() and on stderr. Any other damage (a bad record followed by a valid one, a bad
+// record in an earlier segment, a gap in the indexes) is corruption of data that was once
+// durable: the constructor refuses with a StoreError naming the file and offset.
+//
+// After an I/O error that may have lost written data (a failed fdatasync, or a failed append
+// that could not be rolled back) the store is poisoned: every later call throws StoreError.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "protocols/raft/log/file_io.hpp"
+#include "protocols/raft/log/log_store.hpp"
+#include "protocols/raft/log/segment.hpp"
+
+namespace cohort::raft {
+
+struct FileLogOptions {
+  /// A segment is closed and a new one started once the next record would take it past this
+  /// size (an entry larger than this gets a segment of its own). Range 4 KiB .. 1 GiB.
+  uint64_t segment_bytes = uint64_t{64} << 20;
+};
+
+class FileLogStore final : public LogStore {
+ public:
+  /// Opens (creating if needed) and recovers the store in `dir`. Throws StoreError if the
+  /// directory is locked by another store, unreadable, or corrupt other than at its tail.
+  explicit FileLogStore(std::string dir, FileLogOptions options = {});
+  ~FileLogStore() override;
+
+  void save_hard_state(const HardState& hs) override;
+  HardState hard_state() const override;
+
+  Index first_index() const override;
+  Index last_index() const override;
+  Term term_at(Index i) const override;
+  std::vector<Entry> entries(Index from, Index to, size_t max_bytes) const override;
+
+  void append(std::span<const Entry> entries) override;
+  Index sync() override;
+  Index durable_index() const override;
+
+  void save_snapshot(const SnapshotMeta& meta, const Buffer& data) override;
+  std::optional<std::pair<SnapshotMeta, Buffer>> load_snapshot() const override;
+  SnapshotMeta snapshot_meta() const override;
+
+  uint64_t log_bytes() const override;
+
+  /// What recovery had to repair when the store was opened ("" when it found a clean log):
+  /// torn tails cut off, leftover files removed, segments dropped behind a snapshot.
+  const std::string& recovery_report() const { return recovery_report_; }
+  const std::string& dir() const { return dir_; }
+  /// Segment files currently in use (for tests and probes).
+  size_t segment_count() const;
+
+ private:
+  struct Segment {
+    Index first = 0;                      ///< index of its first record (from its name)
+    std::vector<segment::Loc> locs;       ///< locs[i] describes entry first + i
+    std::shared_ptr<file_io::File> file;  ///< shared: an in-flight sync() may still hold it
+    uint64_t bytes = 0;                   ///< end of the last record = the file's size
+    bool dirty = false;                   ///< written since the last sync() took it
+    Index last() const { return first + locs.size() - 1; }
+  };
+
+  void lock_dir();
+  void recover();
+  void note(std::string what);
+  std::string segment_path(Index first) const;
+
+  // Everything below runs with mutex_ held.
+  void check_usable() const;
+  void poison(const std::exception& e);
+  const Segment& segment_of(Index i) const;
+  /// Term of an entry held in a segment (ignores the snapshot).
+  Term log_term(Index i) const;
+  /// Term of i as term_at() defines it, without the range check.
+  Term term_of(Index i) const;
+  /// Starts segment `next` (making the current one durable first) and returns it.
+  Segment& roll(Index next);
+  void write_records(Segment& seg, const std::vector<uint8_t>& bytes,
+                     const std::vector<segment::Loc>& locs);
+  void mark_dirty(Segment& seg);
+  /// Removes entries >= from from disk and memory; `durable` also fsyncs the result (needed
+  /// before new records may replace the removed ones).
+  void drop_suffix(Index from, bool durable);
+  void drop_segments_through(Index upto);
+  void remove_back_segment();
+  uint64_t bytes_from(const Segment& seg, Index from) const;
+  void recount_log_bytes();
+
+  const std::string dir_;
+  const FileLogOptions options_;
+  std::unique_ptr<file_io::File> lock_file_;
+  std::string recovery_report_;
+
+  HardState hard_state_;  // loop thread only
+
+  mutable std::mutex sync_mutex_;  ///< one sync() at a time
+  mutable std::mutex mutex_;       ///< everything below
+  std::deque<Segment> segments_;
+  SnapshotMeta snapshot_;
+  Index first_index_ = 1;
+  Index last_index_ = 0;
+  Index durable_index_ = 0;
+  uint64_t log_bytes_ = 0;
+  bool dir_dirty_ = false;  ///< a segment was created since the last sync
+  std::vector<std::shared_ptr<file_io::File>> dirty_files_;
+  /// Lowest index removed (truncation, snapshot discard) since the running sync() took its
+  /// snapshot of the state: that sync must not publish a durable index at or above it.
+  Index removed_from_ = ~Index{0};
+  std::string failure_;  ///< non-empty once poisoned
+};
+
+}  // namespace cohort::raft

@@ -1,0 +1,15 @@
+#include "protocols/raft/log/log_store.hpp"
+
+#include "protocols/raft/log/file_log_store.hpp"
+
+namespace cohort::raft {
+
+std::unique_ptr<LogStore> make_log_store(const std::string& kind, const std::string& dir) {
+  if (kind == "file") {
+    if (dir.empty()) throw StoreError("log store \"file\" needs a directory (log_dir)");
+    return std::make_unique<FileLogStore>(dir);
+  }
+  throw StoreError("unknown log store \"" + kind + "\" (expected \"memory\" or \"file\")");
+}
+
+}  // namespace cohort::raft
