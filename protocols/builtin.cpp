@@ -4,6 +4,7 @@
 #include "protocols/discard.hpp"
 #include "protocols/loopback.hpp"
 #include "stack/protocol_registry.hpp"
+#include "stack/sim/sim_transport.hpp"
 
 namespace cohort {
 
@@ -11,6 +12,7 @@ void register_builtin_protocols() {
   register_protocol<Loopback>("LOOPBACK");
   register_protocol<Discard>("DISCARD");
   register_protocol<Delay>("DELAY");
+  sim::register_sim_transport();
 }
 
 }  // namespace cohort

@@ -8,5 +8,6 @@ namespace cohort::tools {
 
 void add_version_command(CLI::App& app);
 void add_check_command(CLI::App& app);
+void add_demo_command(CLI::App& app);
 
 }  // namespace cohort::tools
