@@ -1,0 +1,61 @@
+// Basic behaviour: election, replication, commit, apply, restart.
+#include "raft/harness.hpp"
+
+using namespace cohort::raft;
+using namespace cohort::raft::test;
+
+TEST_CASE("basic: a campaign elects a leader that replicates and commits") {
+  Harness h({"A", "B", "C"});
+  h.campaign("A");
+  REQUIRE(h.leader() == "A");
+  CHECK(h.node("A").term_state().term == 1);
+  REQUIRE(h.propose("A", "x").ok());
+  REQUIRE(h.propose("A", "y").ok());
+  h.deliver_all();
+  h.tick_all(2);  // a heartbeat carries the commit index to the followers
+  for (auto id : {"A", "B", "C"}) {
+    CHECK(h.member(id).applied == std::vector<std::string>{"x", "y"});
+    CHECK(h.node(id).term_state().leader == "A");
+  }
+  CHECK(h.node("B").propose(bytes("z")).error == ProposeError::not_leader);
+}
+
+TEST_CASE("basic: timers elect a leader and a single server elects itself") {
+  Harness h({"A", "B", "C"});
+  h.tick_all(40);
+  CHECK(!h.leader().empty());
+  Harness one({"S"});
+  one.tick_all(25);
+  CHECK(one.leader() == "S");
+  REQUIRE(one.propose("S", "x").ok());
+  CHECK(one.member("S").applied == std::vector<std::string>{"x"});
+}
+
+TEST_CASE("basic: a restarted follower recovers its log and catches up") {
+  Harness h({"A", "B", "C"});
+  h.campaign("A");
+  for (int i = 0; i < 5; ++i)
+    h.propose("A", "c" + std::to_string(i));
+  h.deliver_all();
+  h.crash("C");
+  h.propose("A", "late");
+  h.deliver_all();
+  h.restart("C");
+  CHECK(h.node("C").log_info().last_index >= 6);
+  h.tick_all(4);
+  CHECK(h.member("C").applied == h.member("A").applied);
+  CHECK(h.member("A").applied.size() == 6);
+}
+
+TEST_CASE("basic: leadership transfer hands over to a caught-up voter") {
+  Harness h({"A", "B", "C"});
+  h.campaign("A");
+  h.propose("A", "x");
+  h.deliver_all();
+  REQUIRE(h.node("A").transfer_leadership("B"));
+  h.process("A");
+  h.deliver_all();
+  CHECK(h.leader() == "B");
+  CHECK(h.node("B").term_state().term == 2);
+  CHECK_FALSE(h.node("B").transfer_leadership("Z"));
+}
