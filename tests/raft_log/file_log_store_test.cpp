@@ -23,7 +23,8 @@ constexpr FileLogOptions small_segments{.segment_bytes = 4096};
 void check_range(const LogStore& s, Index from, Index to, Term t) {
   auto got = s.entries(from, to, SIZE_MAX);
   REQUIRE(got.size() == to - from + 1);
-  for (Index i = from; i <= to; ++i) REQUIRE(entry_ok(got[i - from], i, t));
+  for (Index i = from; i <= to; ++i)
+    REQUIRE(entry_ok(got[i - from], i, t));
 }
 
 }  // namespace
@@ -107,7 +108,8 @@ TEST_CASE("file log: entries span many segments and survive reopen") {
   TempDir dir;
   {
     FileLogStore s(dir.path(), small_segments);
-    for (Index i = 1; i <= 400; i += 20) s.append(make_entries(i, i + 19, 1 + i / 100));
+    for (Index i = 1; i <= 400; i += 20)
+      s.append(make_entries(i, i + 19, 1 + i / 100));
     CHECK(s.segment_count() > 10);
     s.sync();
   }
@@ -212,7 +214,8 @@ TEST_CASE("file log: truncating everything and appending anew") {
   check_range(s, 1, 5, 2);
   CHECK(s.log_bytes() == [&] {
     uint64_t sum = 0;
-    for (auto& e : s.entries(1, 5, SIZE_MAX)) sum += segment::record_header_bytes + e.data.size();
+    for (auto& e : s.entries(1, 5, SIZE_MAX))
+      sum += segment::record_header_bytes + e.data.size();
     return sum;
   }());
 }
@@ -380,7 +383,8 @@ TEST_CASE("file log: a full disk fails the append with errno and file, and chang
   const auto segment = test::segment_files(dir.path()).at(0);
   const auto size = std::filesystem::file_size(segment);
 
-  struct sigaction ignore {}, old_action {};
+  struct sigaction ignore {
+  }, old_action{};
   ignore.sa_handler = SIG_IGN;
   REQUIRE(::sigaction(SIGXFSZ, &ignore, &old_action) == 0);
   rlimit old_limit{};

@@ -45,7 +45,8 @@ inline std::string payload(Index i, Term t, size_t max_size = 300) {
   h ^= h >> 29;
   std::string s = "i" + std::to_string(i) + "t" + std::to_string(t) + ":";
   const size_t n = s.size() + h % max_size;
-  while (s.size() < n) s.push_back(static_cast<char>('a' + (h = h * 6364136223846793005ull + 1) % 26));
+  while (s.size() < n)
+    s.push_back(static_cast<char>('a' + (h = h * 6364136223846793005ull + 1) % 26));
   return s;
 }
 
@@ -60,7 +61,8 @@ inline Entry make_entry(Index i, Term t, size_t max_size = 300) {
 
 inline std::vector<Entry> make_entries(Index from, Index to, Term t, size_t max_size = 300) {
   std::vector<Entry> v;
-  for (Index i = from; i <= to; ++i) v.push_back(make_entry(i, t, max_size));
+  for (Index i = from; i <= to; ++i)
+    v.push_back(make_entry(i, t, max_size));
   return v;
 }
 
@@ -76,7 +78,8 @@ inline std::vector<uint8_t> read_file(const std::string& path) {
 
 inline void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   REQUIRE(out.good());
 }
 
@@ -97,7 +100,8 @@ inline std::vector<std::string> segment_files(const std::string& dir) {
   }
   std::sort(found.begin(), found.end());
   std::vector<std::string> paths;
-  for (auto& [first, path] : found) paths.push_back(path);
+  for (auto& [first, path] : found)
+    paths.push_back(path);
   return paths;
 }
 
@@ -109,7 +113,8 @@ inline std::vector<uint64_t> record_offsets(const std::string& path) {
   while (off + 4 <= bytes.size()) {
     offsets.push_back(off);
     uint32_t len = 0;
-    for (int k = 0; k < 4; ++k) len |= uint32_t{bytes[off + k]} << (8 * k);
+    for (int k = 0; k < 4; ++k)
+      len |= uint32_t{bytes[off + k]} << (8 * k);
     off += 8 + len;
   }
   return offsets;
