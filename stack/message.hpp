@@ -3,8 +3,9 @@
 // a reference-counted payload. Copying a message shares the payload and the headers; no payload
 // byte is copied on the way down or up the stack.
 #include <array>
-#include <cassert>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "stack/address.hpp"
@@ -68,7 +69,12 @@ class Message {
         headers_[i].header = std::move(h);
         return *this;
       }
-    assert(n_headers_ < max_headers && "too many headers on one message");
+    // A programmer error: always checked (assert() is compiled out in release builds, and the
+    // write below would then overflow headers_).
+    if (n_headers_ >= max_headers) {
+      std::fprintf(stderr, "too many headers on one message (max %zu)\n", max_headers);
+      std::abort();
+    }
     headers_[n_headers_++] = {id, std::move(h)};
     return *this;
   }

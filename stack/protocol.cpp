@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <limits>
+#include <type_traits>
 
 #include "stack/protocol_stack.hpp"
 #include "stack/units.hpp"
@@ -79,9 +80,15 @@ Attribute integer_attribute(std::string name, T& ref, std::string description) {
           [&ref](std::string_view v) -> std::string {
             auto i = units::parse_int(v);
             if (!i) return fmt::format("'{}' is not an integer", v);
-            if (*i < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
-                static_cast<uint64_t>(*i) > static_cast<uint64_t>(std::numeric_limits<T>::max()))
-              return fmt::format("{} is out of range", *i);
+            // Compare in the signed domain for signed T: casting a negative value to uint64_t
+            // would make every negative number "out of range".
+            bool in_range;
+            if constexpr (std::is_signed_v<T>)
+              in_range = *i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+                         *i <= static_cast<int64_t>(std::numeric_limits<T>::max());
+            else
+              in_range = *i >= 0 && static_cast<uint64_t>(*i) <= std::numeric_limits<T>::max();
+            if (!in_range) return fmt::format("{} is out of range", *i);
             ref = static_cast<T>(*i);
             return {};
           },

@@ -54,8 +54,8 @@ void ProtocolStack::start() {
 
 void ProtocolStack::stop() {
   running_ = false;
-  for (auto& p : protocols_)
-    p->stop();
+  for (auto it = protocols_.rbegin(); it != protocols_.rend(); ++it)
+    (*it)->stop();
 }
 
 Protocol* ProtocolStack::find(std::string_view name) const {
@@ -72,7 +72,7 @@ void ProtocolStack::insert_above(std::unique_ptr<Protocol> p, std::string_view a
     Protocol* raw = p.get();
     protocols_.insert(protocols_.begin() + static_cast<long>(i) + 1, std::move(p));
     relink();
-    raw->init();
+    if (initialised_) raw->init();  // else init() will initialise it with the others
     if (running_) raw->start();
     return;
   }
