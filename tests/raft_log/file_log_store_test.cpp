@@ -8,6 +8,7 @@
 
 #include "protocols/raft/log/crc32c.hpp"
 #include "protocols/raft/log/file_log_store.hpp"
+#include "protocols/raft/log/memory_log_store.hpp"
 #include "tests/raft_log/file_log_test_util.hpp"
 
 using namespace cohort;
@@ -358,8 +359,10 @@ TEST_CASE("file log: a second store on the same directory is refused while the f
   FileLogStore again(dir.path());  // the lock went with the first store
 }
 
-TEST_CASE("file log: make_log_store picks the file store and names unknown kinds") {
+TEST_CASE("file log: make_log_store picks the store by name and names unknown kinds") {
   TempDir dir;
+  CHECK(dynamic_cast<MemoryLogStore*>(make_log_store("memory", "").get()) != nullptr);
+  CHECK_THROWS_AS(make_log_store("file", ""), StoreError);
   auto s = make_log_store("file", dir.path());
   REQUIRE(dynamic_cast<FileLogStore*>(s.get()) != nullptr);
   s->append(make_entries(1, 3, 1));

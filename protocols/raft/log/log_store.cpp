@@ -1,10 +1,12 @@
 #include "protocols/raft/log/log_store.hpp"
 
 #include "protocols/raft/log/file_log_store.hpp"
+#include "protocols/raft/log/memory_log_store.hpp"
 
 namespace cohort::raft {
 
 std::unique_ptr<LogStore> make_log_store(const std::string& kind, const std::string& dir) {
+  if (kind == "memory") return std::make_unique<MemoryLogStore>();  // `dir` is not used
   if (kind == "file") {
     if (dir.empty()) throw StoreError("log store \"file\" needs a directory (log_dir)");
     return std::make_unique<FileLogStore>(dir);
