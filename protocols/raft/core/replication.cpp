@@ -39,8 +39,9 @@ ReplicationCore::ReplicationCore(std::string id, LogStore& store, Configuration 
 }
 
 Term ReplicationCore::term_at(Index i) const {
+  if (i == 0) return 0;
   COHORT_ASSERT(i + 1 >= store_.first_index() && i <= store_.last_index());
-  return i == 0 ? 0 : store_.term_at(i);
+  return store_.term_at(i);
 }
 
 void ReplicationCore::send(const std::string& to, MessageBody body) {
