@@ -24,8 +24,7 @@ void add_check_command(CLI::App& app) {
   cmd->add_option("-D,--define", options->definitions,
                   "Define a variable for ${NAME} substitution (NAME=VALUE); may be repeated")
       ->type_name("NAME=VALUE")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->allow_extra_args(false);  // one NAME=VALUE per -D, so FILE may come after it
   cmd->callback([options] {
     if (check_config(options->file, options->definitions, std::cout, std::cerr) != 0)
       throw CLI::RuntimeError(1);
