@@ -16,10 +16,20 @@ enum Type : int {
   unsuspect = 5,             ///< up, arg: Address
   set_local_address = 6,     ///< down, arg: Address
   find_members = 7,          ///< down, returns std::vector<Address> known now
-  get_physical_address = 8,  ///< down, arg: Address, returns std::string ("" if unknown)
+  get_physical_address = 8,  ///< down, arg: Address, returns std::string "host:port" ("" if unknown);
+                             ///< the local address gives the transport's own (listening) address
   leader_changed = 9,        ///< up, arg: LeaderChanged (protocols/raft)
   local_address = 10,        ///< down, returns Address
   members_found = 11,        ///< up (discovery), arg: std::vector<Address>
+  /// down (discovery → transport), arg: std::pair<Address, std::string> (logical address,
+  /// physical "host:port"): from now on the transport reaches that member there.
+  add_physical_address = 12,
+  /// down, arg: Address: the member left or timed out; the transport forgets its physical address.
+  remove_physical_address = 13,
+  /// down, arg: std::pair<std::string, Message> (physical "host:port", message): sends a message
+  /// to a physical address whose logical address may be unknown (discovery requests). The
+  /// message's dest is ignored (sent as a group message); dropped and counted if unreachable.
+  send_to_physical = 14,
   raft = 100,                ///< 100..199 reserved for the Raft protocols
   user = 1000,
 };

@@ -1,0 +1,14 @@
+#include "discovery/register.hpp"
+
+#include "discovery/file_ping.hpp"
+#include "discovery/tcpping.hpp"
+#include "stack/protocol_registry.hpp"
+
+namespace cohort {
+
+void register_discovery_protocols() {
+  register_protocol<Tcpping>("TCPPING");
+  register_protocol<FilePing>("FILE_PING");
+}
+
+}  // namespace cohort
