@@ -19,7 +19,7 @@ std::string error_of(std::string_view xml) {
 }
 }  // namespace
 
-TEST_CASE("build_stack: creates, binds every attribute type and initialises bottom first") {
+TEST_CASE("build_stack: creates and binds every attribute type and initialises bottom first") {
   auto stack = build(
       "<config>\n"
       "  <FAKE_TP bind_port=\"${PORT}\" bundle=\"false\"/>\n"
@@ -51,7 +51,7 @@ TEST_CASE("build_stack: creates, binds every attribute type and initialises bott
   CHECK(all->down_protocol()->name() == "FAKE_TP");
 }
 
-TEST_CASE("build_stack: describe() prints every effective value, bottom to top") {
+TEST_CASE("build_stack: describe() prints every effective value bottom to top") {
   auto stack = build("<config><FAKE_TP bind_port=\"1\"/><FAKE_ALL max_size=\"1MiB\"/></config>");
   CHECK(stack->describe() ==
         "FAKE_TP bind_port=\"1\" bundle=\"true\"\n"
@@ -59,7 +59,7 @@ TEST_CASE("build_stack: describe() prints every effective value, bottom to top")
         "timeout=\"3s\" interval=\"500ms\" max_size=\"1MiB\"\n");
 }
 
-TEST_CASE("build_stack error: unknown protocol, with a suggestion when one is close") {
+TEST_CASE("build_stack error: unknown protocol with a suggestion when one is close") {
   CHECK(error_of("<config>\n<FAKE_TP/>\n<FAKE_AL/>\n</config>") ==
         "s.xml:3: FAKE_AL: unknown protocol (did you mean FAKE_ALL?)");
   CHECK(error_of("<config>\n<fake_tp/>\n</config>") ==
@@ -69,7 +69,7 @@ TEST_CASE("build_stack error: unknown protocol, with a suggestion when one is cl
         "FAKE_TP, FAKE_TP2)");
 }
 
-TEST_CASE("build_stack error: unknown attribute, with a suggestion when one is close") {
+TEST_CASE("build_stack error: unknown attribute with a suggestion when one is close") {
   CHECK(error_of("<config>\n<FAKE_TP/>\n<FAKE_ALL interval=\"1s\"\n tiemout=\"3s\"/>\n</config>") ==
         "s.xml:4: FAKE_ALL.tiemout: unknown attribute (did you mean timeout?)");
   CHECK(error_of("<config>\n<FAKE_TP mcast_port=\"1\"/>\n</config>") ==

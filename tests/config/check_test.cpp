@@ -22,7 +22,7 @@ Result check(const std::string& path, const std::vector<std::string>& definition
 }
 }  // namespace
 
-TEST_CASE("check_config: prints the stack bottom to top with every value, exit 0") {
+TEST_CASE("check_config: prints the stack bottom to top with every value and returns 0") {
   TempFile file("check_ok.xml",
                 "<config>\n"
                 "  <FAKE_TP bind_port=\"${PORT:7800}\"/>\n"
@@ -36,7 +36,7 @@ TEST_CASE("check_config: prints the stack bottom to top with every value, exit 0
         "FAKE_REQ raft_id=\"B\" members=\"\"\n");
 }
 
-TEST_CASE("check_config: one error line on stderr, exit 1") {
+TEST_CASE("check_config: one error line on stderr and returns 1") {
   TempFile file("check_bad.xml", "<config>\n  <FAKE_TP/>\n  <FAKE_REQ/>\n</config>\n");
   auto r = check(file.path());
   CHECK(r.code == 1);

@@ -6,7 +6,7 @@
 using namespace cohort;
 using cohort::test::config_error_of;
 
-TEST_CASE("parse_config: JGroups shape, bottom first, lines of elements and attributes") {
+TEST_CASE("parse_config: JGroups shape with bottom first and lines of elements and attributes") {
   const char* xml =
       "<?xml version=\"1.0\"?>\n"                                          // 1
       "<config xmlns=\"urn:org:jgroups\"\n"                                // 2
@@ -58,7 +58,8 @@ TEST_CASE("parse_config: substitution from -D overrides") {
   CHECK(c.protocols[0].find("bind_port")->value == "7900");
 }
 
-TEST_CASE("parse_config error: unresolved variable names file, line, protocol, attribute") {
+TEST_CASE(
+    "parse_config error: unresolved variable names file and line and protocol and attribute") {
   const char* xml =
       "<config>\n"
       "  <TCP/>\n"

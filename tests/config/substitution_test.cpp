@@ -23,7 +23,7 @@ TEST_CASE("substitute: text without references is unchanged") {
   CHECK(substitute("a$b {c} $", none) == "a$b {c} $");
 }
 
-TEST_CASE("substitute: ${NAME}, ${NAME:default}, ${A,B:default}") {
+TEST_CASE("substitute: NAME or NAME with default or first defined of A and B") {
   auto vars = table({{"HOST", "10.0.0.1"}, {"B", "bee"}, {"EMPTY", ""}});
   CHECK(substitute("${HOST}", vars) == "10.0.0.1");
   CHECK(substitute("${PORT:7800}", vars) == "7800");
@@ -53,7 +53,7 @@ TEST_CASE("substitute: errors name the variable") {
                        SubstitutionError);
 }
 
-TEST_CASE("make_lookup: -D overrides first, then the environment") {
+TEST_CASE("make_lookup: -D overrides first and then the environment") {
   ::setenv("COHORT_TEST_SUBST_ENV", "from-env", 1);
   ::setenv("COHORT_TEST_SUBST_BOTH", "from-env", 1);
   Overrides overrides{{"COHORT_TEST_SUBST_BOTH", "from-D"}, {"ONLY_D", "d"}};

@@ -4,7 +4,7 @@
 
 using namespace cohort;
 
-TEST_CASE("edit_distance: insert, delete, substitute, swap; case-insensitive") {
+TEST_CASE("edit_distance: insert and delete and substitute and swap ignoring case") {
   CHECK(edit_distance("", "") == 0);
   CHECK(edit_distance("abc", "") == 3);
   CHECK(edit_distance("FD_ALL", "FD_AL") == 1);
