@@ -306,8 +306,29 @@ SimResult Simulation::run() {
       return result_;
     }
   }
-  fail("liveness: no leader committed a new command within " +
-       std::to_string(options_.settle_time) + " units after the faults stopped");
+  std::ostringstream os;
+  os << "liveness: no leader committed a new command within " << options_.settle_time
+     << " units after the faults stopped; servers:";
+  for (const auto& s : servers_) {
+    TermState ts = s.node->term_state();
+    const auto& r = s.node->replication();
+    os << "\n    " << s.id << " term " << ts.term << " " << role_name(ts.role) << " leader '"
+       << ts.leader << "' commit " << r.commit_index() << " last " << r.last_index() << " durable "
+       << s.store->durable_index() << " config voters";
+    for (const auto& v : r.configuration().voters)
+      os << " " << v;
+    os << " learners";
+    for (const auto& v : r.configuration().learners)
+      os << " " << v;
+    os << " (at " << r.configuration_index() << ")";
+    for (const auto& o : servers_) {
+      if (auto* p = r.progress(o.id)) {
+        os << " [" << o.id << " " << mode_name(p->mode) << " m" << p->match << " n" << p->next
+           << "]";
+      }
+    }
+  }
+  fail(os.str());
   return result_;
 }
 

@@ -41,7 +41,8 @@ void ElectionCore::reset_timeout() {
 }
 
 bool ElectionCore::promotable() const {
-  return replication_->log_info().configuration->is_voter(id_);
+  LogInfo info = replication_->log_info();
+  return info.configuration->is_voter(id_) || info.previous_configuration->is_voter(id_);
 }
 
 // §4.2.3 (with check-quorum, as etcd): a server that heard from a current leader within the
@@ -110,7 +111,7 @@ void ElectionCore::step(const Message& m) {
 void ElectionCore::campaign(Kind kind) {
   LogInfo info = replication_->log_info();
   const Configuration& c = *info.configuration;
-  COHORT_ASSERT(c.is_voter(id_));
+  COHORT_ASSERT(promotable());
   Term vote_term;
   if (kind == Kind::pre) {
     // §9.6: a pre-vote does not change the term or the vote.

@@ -36,6 +36,10 @@ struct LogInfo {
   Index commit_index = 0;
   /// The latest configuration in the log, committed or not (§4.1: it takes effect when appended).
   const Configuration* configuration = nullptr;
+  /// The configuration before the latest one while the latest is uncommitted; otherwise the
+  /// latest. A voter of either may campaign (§4.2.2: a removed leader that lost leadership
+  /// before its removal committed must still be electable, or the cluster can get stuck).
+  const Configuration* previous_configuration = nullptr;
 };
 
 /// What ReplicationCore may ask of / tell the election side.

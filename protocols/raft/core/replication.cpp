@@ -50,7 +50,11 @@ void ReplicationCore::send(const std::string& to, MessageBody body) {
 
 LogInfo ReplicationCore::log_info() const {
   Index last = store_.last_index();
-  return LogInfo{last, term_at(last), commit_, &configs_.back().second};
+  const auto* previous = &configs_.back().second;
+  if (configs_.back().first > commit_ && configs_.size() > 1) {
+    previous = &configs_[configs_.size() - 2].second;
+  }
+  return LogInfo{last, term_at(last), commit_, &configs_.back().second, previous};
 }
 
 const Progress* ReplicationCore::progress(const std::string& id) const {
