@@ -3,6 +3,7 @@
 #include "protocols/delay.hpp"
 #include "protocols/discard.hpp"
 #include "protocols/loopback.hpp"
+#include "protocols/tcp.hpp"
 #include "stack/protocol_registry.hpp"
 #include "stack/sim/sim_transport.hpp"
 
@@ -10,6 +11,7 @@ namespace cohort {
 
 void register_builtin_protocols() {
   register_protocol<Loopback>("LOOPBACK");
+  register_protocol<Tcp>("TCP");
   register_protocol<Discard>("DISCARD");
   register_protocol<Delay>("DELAY");
   sim::register_sim_transport();
