@@ -4,6 +4,9 @@
 #include "protocols/discard.hpp"
 #include "protocols/loopback.hpp"
 #include "protocols/tcp.hpp"
+#include "protocols/raft/election_protocol.hpp"
+#include "protocols/raft/replication_protocol.hpp"
+#include "protocols/sym_encrypt.hpp"
 #include "stack/protocol_registry.hpp"
 #include "stack/sim/sim_transport.hpp"
 
@@ -14,6 +17,10 @@ void register_builtin_protocols() {
   register_protocol<Tcp>("TCP");
   register_protocol<Discard>("DISCARD");
   register_protocol<Delay>("DELAY");
+  register_protocol<raft::ElectionProtocol>("ELECTION");
+  register_protocol<raft::ReplicationProtocol>("REPLICATION");
+  register_protocol<SymEncrypt>("SYM_ENCRYPT");
+  register_sym_encrypt_header();
   sim::register_sim_transport();
 }
 

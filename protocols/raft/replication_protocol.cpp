@@ -1,0 +1,369 @@
+#include "protocols/raft/replication_protocol.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+#include <stdexcept>
+
+#include "protocols/raft/core/replication.hpp"
+#include "protocols/raft/log/log_store.hpp"
+#include "protocols/raft/raft_header.hpp"
+#include "protocols/raft/state_machine.hpp"
+#include "stack/protocol_ids.hpp"
+#include "stack/view.hpp"
+
+namespace cohort::raft {
+
+namespace {
+std::vector<std::string> split_ids(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string id; std::getline(ss, id, ',');) {
+    while (!id.empty() && id.front() == ' ')
+      id.erase(id.begin());
+    while (!id.empty() && id.back() == ' ')
+      id.pop_back();
+    if (!id.empty()) out.push_back(id);
+  }
+  return out;
+}
+}  // namespace
+
+ReplicationProtocol::ReplicationProtocol()
+    : Protocol("REPLICATION"),
+      proposals_(counter("proposals", "commands appended as leader")),
+      applied_(counter("applied", "entries applied to the state machine")),
+      syncs_(counter("syncs", "log store syncs (group commits)")),
+      snapshots_(counter("snapshots", "snapshots taken")),
+      malformed_(counter("malformed", "replication messages that failed to decode")) {
+  declare("members", members_, "the initial voters, by raft id (A,B,C)", true);
+  declare("raft_id", raft_id_, "this member's raft id", true);
+  declare("log", log_, "log store: memory or file");
+  declare("log_dir", log_dir_, "folder of the file log store (locked by one process)");
+  declare("tick_interval", tick_interval_, "granularity of the heartbeat timer");
+  declare("heartbeat_interval", heartbeat_interval_, "leader heartbeats (< election timeout)");
+  declare_size("max_log_size", max_log_size_, "log bytes that trigger a snapshot + compaction");
+  declare("max_append_entries", max_append_entries_, "entries per AppendEntries");
+  declare_size("max_append_bytes", max_append_bytes_, "entry bytes per AppendEntries");
+  declare_size("max_inflight_bytes", max_inflight_bytes_,
+               "bytes in flight per follower (pipelining window)");
+  declare_size("snapshot_chunk_size", snapshot_chunk_size_, "bytes per InstallSnapshot chunk");
+  declare("multicast_append", multicast_append_,
+          "send each AppendEntries batch once to the group (transport multicast)");
+  register_header<RaftHeader>(protocol_id::replication, "REPLICATION");
+}
+
+ReplicationProtocol::~ReplicationProtocol() = default;
+
+void ReplicationProtocol::init() {
+  auto voters = split_ids(members_);
+  if (voters.empty()) throw std::invalid_argument("members: at least one raft id is needed");
+  if (raft_id_.empty()) throw std::invalid_argument("raft_id: must not be empty");
+  if (log_ != "memory" && log_ != "file")
+    throw std::invalid_argument("log: must be memory or file");
+  if (log_ == "file" && log_dir_.empty())
+    throw std::invalid_argument("log_dir: required with log=\"file\"");
+  if (heartbeat_interval_ < tick_interval_)
+    throw std::invalid_argument("heartbeat_interval: must be >= tick_interval");
+  bootstrap_ = make_configuration(voters);
+  // A member not in `members` starts with an empty configuration and waits to be added.
+  if (!bootstrap_.contains(raft_id_)) bootstrap_ = Configuration{};
+  if (multicast_append_)
+    spdlog::warn("REPLICATION: multicast_append is not implemented yet; ignored");
+}
+
+void ReplicationProtocol::start() {
+  open();
+}
+
+void ReplicationProtocol::open() {
+  try {
+    store_ = make_log_store(log_, log_dir_);
+  } catch (const std::exception& e) {
+    fail(fmt::format("cannot open the {} log store: {}", log_, e.what()));
+    return;
+  }
+  ReplicationOptions opts;
+  opts.max_append_entries = max_append_entries_;
+  opts.max_append_bytes = max_append_bytes_;
+  opts.max_inflight_bytes = max_inflight_bytes_;
+  opts.snapshot_chunk_size = snapshot_chunk_size_;
+  opts.heartbeat_interval_ticks =
+      std::max<uint32_t>(1, static_cast<uint32_t>(heartbeat_interval_ / tick_interval_));
+  core_ = std::make_unique<ReplicationCore>(raft_id_, *store_, bootstrap_, opts);
+  // Restore the state machine's cluster time from the snapshot, if any.
+  attach_.raft_id = raft_id_;
+  attach_.restored = store_->hard_state();
+  attach_.replication = core_.get();
+  attach_.addresses = &addresses_;
+  attach_.persist = [this](const HardState& hs) {
+    try {
+      store_->save_hard_state(hs);
+    } catch (const std::exception& e) {
+      fail(fmt::format("cannot persist term/vote: {}", e.what()));
+    }
+  };
+  attach_.drive_replication = [this] { drive(); };
+  Event ev(raft_event::attach, &attach_);
+  std::any r = down_protocol()->down(ev);
+  if (!r.has_value()) throw std::logic_error("REPLICATION needs ELECTION below it in the stack");
+  election_ = std::any_cast<ElectionAttachment>(r);
+  core_->set_election(election_.election);
+  Event local(event::local_address);
+  if (auto a = down_protocol()->down(local); a.has_value())
+    addresses_.learn(raft_id_, std::any_cast<Address>(a));
+  timer_ = runtime().schedule(tick_interval_, [this] { tick(); });
+  drive();
+}
+
+void ReplicationProtocol::stop() {
+  timer_.cancel();
+  core_.reset();
+  store_.reset();
+}
+
+void ReplicationProtocol::fail(const std::string& what) {
+  if (error_.empty()) spdlog::error("REPLICATION {}: {}", raft_id_, what);
+  error_ = what;
+  timer_.cancel();
+}
+
+void ReplicationProtocol::tick() {
+  if (!core_ || !error_.empty()) return;
+  timer_ = runtime().schedule(tick_interval_, [this] { tick(); });
+  core_->tick();
+  drive();
+}
+
+void ReplicationProtocol::drive() {
+  if (!core_ || !error_.empty()) return;
+  if (driving_) {  // re-entered through the election port: finish in the outer call
+    drive_again_ = true;
+    return;
+  }
+  driving_ = true;
+  do {
+    drive_again_ = false;
+    try {
+      core_->flush();
+      election_.flush_election();  // term/vote durable before any replication message
+      for (auto& m : core_->take_messages())
+        send(m);
+      maybe_sync();
+      apply_committed();
+      maybe_snapshot();
+    } catch (const StoreError& e) {
+      fail(e.what());
+    }
+    bool leader = core_->is_leader();
+    if (leader && !was_leader_) {
+      stamp_base_ms_ = std::max(cluster_time_ms_, last_stamp_);
+      stamp_epoch_ = runtime().now();
+    }
+    was_leader_ = leader;
+  } while (drive_again_ && error_.empty());
+  driving_ = false;
+}
+
+void ReplicationProtocol::send(const raft::Message& m) {
+  cohort::Message msg(addresses_.find(m.to), encode_message(m));
+  msg.put_header(protocol_id::replication, RaftHeader::instance());
+  down_protocol()->down(msg);
+}
+
+void ReplicationProtocol::maybe_sync() {
+  if (sync_in_flight_ || !core_->needs_sync()) return;
+  sync_in_flight_ = true;
+  ++syncs_;
+  // The job shares ownership of the store: stop() does not wait for it, and a completion that
+  // arrives after the store was replaced or closed is ignored.
+  std::shared_ptr<LogStore> store = store_;
+  auto result = std::make_shared<std::pair<Index, std::string>>(0, "");
+  runtime().offload(
+      [store, result] {
+        try {
+          result->first = store->sync();
+        } catch (const std::exception& e) {
+          result->second = e.what();
+        }
+      },
+      [this, store, result] {
+        if (store != store_ || !core_) return;
+        sync_in_flight_ = false;
+        if (!result->second.empty()) return fail("log sync failed: " + result->second);
+        core_->on_durable(result->first);
+        drive();
+      });
+}
+
+void ReplicationProtocol::apply_committed() {
+  ApplyBatch batch = core_->take_apply();
+  if (batch.snapshot) {
+    const Buffer& data = batch.snapshot->second;
+    codec::Reader r(data);
+    uint64_t t = r.u64();
+    if (!r.ok()) return fail("snapshot without cluster time");
+    cluster_time_ms_ = t;
+    if (sm_) sm_->restore(data.slice(8, data.size() - 8));
+  }
+  for (const Entry& e : batch.entries) {
+    ++applied_;
+    if (e.type != EntryType::command) continue;
+    codec::Reader r(e.data);
+    uint64_t stamp = r.u64();
+    if (!r.ok()) return fail(fmt::format("entry {} has no cluster time", e.index));
+    cluster_time_ms_ = std::max(cluster_time_ms_, stamp);
+    ApplyContext ctx;
+    ctx.index = e.index;
+    ctx.term = e.term;
+    ctx.cluster_time_ms = cluster_time_ms_;
+    Buffer result;
+    Buffer command = e.data.slice(8, e.data.size() - 8);
+    if (sm_) {
+      result = sm_->apply(ctx, command);
+      sm_->advance_time(ctx);
+    }
+    Event ev(raft_event::applied, Applied{e.index, e.term, std::move(result)});
+    up_protocol()->up(ev);
+  }
+}
+
+void ReplicationProtocol::maybe_snapshot() {
+  if (!sm_ || store_->log_bytes() <= max_log_size_) return;
+  Index at = core_->applied_index();
+  if (at == 0 || at <= store_->snapshot_meta().last_index) return;
+  codec::Writer w;
+  w.u64(cluster_time_ms_);
+  w.raw(sm_->snapshot().span());
+  core_->take_snapshot(at, w.take_buffer());
+  ++snapshots_;
+}
+
+uint64_t ReplicationProtocol::next_stamp() {
+  auto elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(runtime().now() - stamp_epoch_);
+  last_stamp_ = std::max(last_stamp_, stamp_base_ms_ + static_cast<uint64_t>(elapsed.count()));
+  return last_stamp_;
+}
+
+ProposeOutcome ReplicationProtocol::outcome(const ProposeResult& r) const {
+  ProposeOutcome out;
+  out.index = r.index;
+  TermState ts = election_.election->term_state();
+  out.term = ts.term;
+  out.leader_hint = ts.leader;
+  if (!r.ok()) out.error = propose_error_name(r.error);
+  return out;
+}
+
+ProposeOutcome ReplicationProtocol::propose(Buffer command) {
+  if (!error_.empty()) return ProposeOutcome{0, 0, "store_failed", {}};
+  if (!core_) return ProposeOutcome{0, 0, "not_started", {}};
+  if (election_.transferring()) return outcome({0, ProposeError::transferring});
+  if (!core_->is_leader()) return outcome({0, ProposeError::not_leader});
+  codec::Writer w(8 + command.size());
+  w.u64(next_stamp());
+  w.raw(command.span());
+  ProposeResult r = core_->propose(w.take_buffer());
+  if (r.ok()) ++proposals_;
+  ProposeOutcome out = outcome(r);
+  drive();
+  return out;
+}
+
+RaftStatus ReplicationProtocol::status() const {
+  RaftStatus s;
+  s.raft_id = raft_id_;
+  s.error = error_;
+  if (!core_) return s;
+  TermState ts = election_.election->term_state();
+  s.leader = ts.leader;
+  s.term = ts.term;
+  s.role = ts.role;
+  s.commit_index = core_->commit_index();
+  s.applied_index = core_->applied_index();
+  s.last_index = core_->last_index();
+  s.durable_index = store_->durable_index();
+  s.voters = core_->configuration().voters;
+  s.learners = core_->configuration().learners;
+  return s;
+}
+
+void ReplicationProtocol::handle(const cohort::Message& msg) {
+  if (!core_ || !error_.empty()) return;
+  raft::Message m;
+  std::string error;
+  if (!decode_message(msg.payload(), m, &error)) return void(++malformed_);
+  if (m.to != raft_id_) return;
+  addresses_.learn(m.from, msg.src());
+  try {
+    core_->step(m);
+  } catch (const StoreError& e) {
+    return fail(e.what());
+  }
+  drive();
+}
+
+void ReplicationProtocol::up(cohort::Message& msg) {
+  if (msg.has_header(protocol_id::replication)) return handle(msg);
+  Protocol::up(msg);
+}
+
+void ReplicationProtocol::up(cohort::MessageBatch& batch) {
+  bool mine = false;
+  for (auto& m : batch.messages)
+    mine |= m.has_header(protocol_id::replication);
+  if (mine) {
+    std::erase_if(batch.messages, [this](cohort::Message& m) {
+      if (!m.has_header(protocol_id::replication)) return false;
+      handle(m);
+      return true;
+    });
+  }
+  if (!batch.empty()) Protocol::up(batch);
+}
+
+std::any ReplicationProtocol::up(Event& ev) {
+  if (ev.type == event::view_change) {
+    // Members whose logical name is a raft id are reachable at their address.
+    for (const Address& a : ev.get<View>().members())
+      if (!a.name().empty()) addresses_.learn(a.name(), a);
+  }
+  return Protocol::up(ev);
+}
+
+std::any ReplicationProtocol::down(Event& ev) {
+  switch (ev.type) {
+    case raft_event::propose:
+      return propose(ev.get<ProposeRequest>().command);
+    case raft_event::set_state_machine:
+      sm_ = std::any_cast<StateMachine*>(ev.arg);
+      return {};
+    case raft_event::status:
+      return status();
+    case raft_event::membership: {
+      if (!core_ || !core_->is_leader()) return outcome({0, ProposeError::not_leader});
+      const auto& c = ev.get<MembershipChange>();
+      ProposeResult r = c.add ? core_->add_server(c.raft_id) : core_->remove_server(c.raft_id);
+      ProposeOutcome out = outcome(r);
+      drive();
+      return out;
+    }
+    case raft_event::snapshot_now: {
+      if (!core_ || !sm_ || core_->applied_index() == 0) return false;
+      codec::Writer w;
+      w.u64(cluster_time_ms_);
+      w.raw(sm_->snapshot().span());
+      core_->take_snapshot(core_->applied_index(), w.take_buffer());
+      ++snapshots_;
+      return true;
+    }
+    case raft_event::address_of:
+      return addresses_.find(ev.get<std::string>());
+    default:
+      return Protocol::down(ev);
+  }
+}
+
+}  // namespace cohort::raft
