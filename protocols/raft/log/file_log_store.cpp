@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 #include <algorithm>
 #include <cerrno>
+#include <mutex>
 
 #include "protocols/raft/log/state_files.hpp"
 
@@ -190,17 +191,30 @@ void FileLogStore::recover() {
   if (!segments_.empty()) segments_.back().file->datasync();
   file_io::fsync_dir(dir_);
   dir_dirty_ = false;
+  written_index_ = last_index_;
   durable_index_ = last_index_;
 }
 
 void FileLogStore::check_usable() const {
-  if (!failure_.empty()) {
+  if (failed_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(mutex_);
     throw StoreError("log store " + dir_ + " is unusable after an earlier error: " + failure_);
   }
 }
 
 void FileLogStore::poison(const std::exception& e) {
-  if (failure_.empty()) failure_ = e.what();
+  std::lock_guard lock(mutex_);
+  if (!failed_.load()) {
+    failure_ = e.what();
+    failed_.store(true, std::memory_order_release);
+  }
+}
+
+void FileLogStore::add_dirty_locked(const std::shared_ptr<file_io::File>& file) {
+  // Usually one file, two around a segment roll: a linear scan beats any set.
+  if (std::find(dirty_files_.begin(), dirty_files_.end(), file) == dirty_files_.end()) {
+    dirty_files_.push_back(file);
+  }
 }
 
 const FileLogStore::Segment& FileLogStore::segment_of(Index i) const {
@@ -208,6 +222,18 @@ const FileLogStore::Segment& FileLogStore::segment_of(Index i) const {
                              [](Index v, const Segment& s) { return v < s.first; });
   require(it != segments_.begin(), "index below the first segment");
   return *std::prev(it);
+}
+
+Term FileLogStore::log_term(Index i) const {
+  const Segment& s = segment_of(i);
+  require(i - s.first < s.locs.size(), "index beyond the last segment");
+  return s.locs[i - s.first].term;
+}
+
+Term FileLogStore::term_of(Index i) const {
+  if (i == 0) return 0;
+  if (i == snapshot_.last_index) return snapshot_.last_term;
+  return log_term(i);
 }
 
 uint64_t FileLogStore::bytes_from(const Segment& seg, Index from) const {
@@ -219,16 +245,10 @@ uint64_t FileLogStore::bytes_from(const Segment& seg, Index from) const {
 }
 
 void FileLogStore::recount_log_bytes() {
-  log_bytes_ = 0;
+  uint64_t sum = 0;
   for (const Segment& s : segments_)
-    log_bytes_ += bytes_from(s, first_index_);
-}
-
-void FileLogStore::mark_dirty(Segment& seg) {
-  if (!seg.dirty) {
-    seg.dirty = true;
-    dirty_files_.push_back(seg.file);
-  }
+    sum += bytes_from(s, first_index_);
+  log_bytes_ = sum;
 }
 
 void FileLogStore::remove_back_segment() {
@@ -251,6 +271,7 @@ void FileLogStore::drop_suffix(Index from, bool durable) {
     remove_back_segment();
     removed = true;
   }
+  std::shared_ptr<file_io::File> cut;
   if (!segments_.empty() && segments_.back().last() >= from) {
     Segment& s = segments_.back();
     const size_t keep = from - s.first;
@@ -259,19 +280,23 @@ void FileLogStore::drop_suffix(Index from, bool durable) {
     s.file->truncate(offset);
     s.locs.resize(keep);
     s.bytes = offset;
-    mark_dirty(s);
     if (durable) s.file->datasync();
+    cut = s.file;
   }
   if (durable && removed) file_io::fsync_dir(dir_);
   last_index_ = from - 1;
-  durable_index_ = std::min(durable_index_, last_index_);
+  std::lock_guard lock(mutex_);
+  if (cut && !durable) add_dirty_locked(cut);  // the next sync makes the cut durable
+  written_index_ = from - 1;
+  durable_index_ = std::min(durable_index_, from - 1);
   removed_from_ = std::min(removed_from_, from);
 }
 
 FileLogStore::Segment& FileLogStore::roll(Index next) {
-  if (!segments_.empty() && segments_.back().dirty) {
+  if (!segments_.empty()) {
     // The full segment becomes durable before any record lands in the next one, so that after
     // a power failure only the last segment can have a torn end: recovery relies on that.
+    // (Once per segment_bytes, so the loop thread can afford it.)
     try {
       segments_.back().file->datasync();
     } catch (const StoreError& e) {
@@ -294,28 +319,30 @@ FileLogStore::Segment& FileLogStore::roll(Index next) {
   seg.file = std::move(file);
   seg.bytes = header.size();
   segments_.push_back(std::move(seg));
-  dir_dirty_ = true;
-  mark_dirty(segments_.back());
+  std::lock_guard lock(mutex_);
+  dir_dirty_ = true;  // its directory entry must be durable before its records are promised
+  add_dirty_locked(segments_.back().file);
   return segments_.back();
 }
 
 void FileLogStore::write_records(Segment& seg, const std::vector<uint8_t>& bytes,
                                  const std::vector<segment::Loc>& locs) {
   if (bytes.empty()) return;
-  mark_dirty(seg);
   seg.file->pwrite_all(bytes, seg.bytes);
   // Memory changes only after the write succeeded, so a failure leaves the index as it was.
   seg.bytes += bytes.size();
   seg.locs.insert(seg.locs.end(), locs.begin(), locs.end());
   last_index_ += locs.size();
   log_bytes_ += bytes.size();
+  // Published after the write: a sync() that sees written_index_ cover these records also
+  // finds their file in dirty_files_, and its fdatasync starts after the data is written.
+  std::lock_guard lock(mutex_);
+  add_dirty_locked(seg.file);
+  written_index_ = last_index_;
 }
 
 void FileLogStore::save_hard_state(const HardState& hs) {
-  {
-    std::lock_guard lock(mutex_);
-    check_usable();
-  }
+  check_usable();
   state_files::write_meta(dir_, hs);  // atomic: on failure the old term and vote stay in force
   hard_state_ = hs;
 }
@@ -325,39 +352,23 @@ HardState FileLogStore::hard_state() const {
 }
 
 Index FileLogStore::first_index() const {
-  std::lock_guard lock(mutex_);
   return first_index_;
 }
 
 Index FileLogStore::last_index() const {
-  std::lock_guard lock(mutex_);
   return last_index_;
 }
 
 Term FileLogStore::term_at(Index i) const {
-  std::lock_guard lock(mutex_);
   check_usable();
   require(i + 1 >= first_index_ && i <= last_index_, "term_at: index out of range");
   return term_of(i);
 }
 
-Term FileLogStore::log_term(Index i) const {
-  const Segment& s = segment_of(i);
-  require(i - s.first < s.locs.size(), "index beyond the last segment");
-  return s.locs[i - s.first].term;
-}
-
-Term FileLogStore::term_of(Index i) const {
-  if (i == 0) return 0;
-  if (i == snapshot_.last_index) return snapshot_.last_term;
-  return log_term(i);
-}
-
 std::vector<Entry> FileLogStore::entries(Index from, Index to, size_t max_bytes) const {
-  std::lock_guard lock(mutex_);
   check_usable();
   require(from >= first_index_, "entries: from is below first_index");
-  to = std::min(to, last_index_);
+  to = std::min<Index>(to, last_index_);
   std::vector<Entry> out;
   uint64_t data_bytes = 0;
   bool full = false;
@@ -383,6 +394,7 @@ std::vector<Entry> FileLogStore::entries(Index from, Index to, size_t max_bytes)
     const Buffer run(std::move(raw));
     size_t at = 0;
     for (Index j = i; j < end; ++j) {
+      // Verified again on every read: bit rot after open is caught, not handed to Raft.
       const char* why = "";
       auto r = segment::decode_record(run.span().subspan(at), &why);
       if (r && r->index != j) why = "index out of sequence";
@@ -401,7 +413,6 @@ std::vector<Entry> FileLogStore::entries(Index from, Index to, size_t max_bytes)
 
 void FileLogStore::append(std::span<const Entry> entries) {
   if (entries.empty()) return;
-  std::lock_guard lock(mutex_);
   check_usable();
   // Every check before the first change, so that a rejected call changes nothing.
   const Index start = entries[0].index;
@@ -462,18 +473,16 @@ void FileLogStore::append(std::span<const Entry> entries) {
 
 Index FileLogStore::sync() {
   std::lock_guard serial(sync_mutex_);
+  check_usable();
   std::vector<std::shared_ptr<file_io::File>> files;
   bool dir = false;
   Index target = 0;
   {
     std::lock_guard lock(mutex_);
-    check_usable();
     if (dirty_files_.empty() && !dir_dirty_) return durable_index_;
     files.swap(dirty_files_);
-    for (Segment& s : segments_)
-      s.dirty = false;
     dir = std::exchange(dir_dirty_, false);
-    target = last_index_;
+    target = written_index_;
     removed_from_ = ~Index{0};
   }
   // The slow part runs unlocked, so the loop thread keeps appending (the next group) meanwhile.
@@ -484,7 +493,6 @@ Index FileLogStore::sync() {
   } catch (const StoreError& e) {
     // After a failed fdatasync the kernel may have dropped the dirty pages: retrying could
     // "succeed" without the data. The only safe answer is to stop.
-    std::lock_guard lock(mutex_);
     poison(e);
     throw;
   }
@@ -501,30 +509,25 @@ Index FileLogStore::durable_index() const {
 }
 
 void FileLogStore::save_snapshot(const SnapshotMeta& meta, const Buffer& data) {
-  {
-    std::lock_guard lock(mutex_);
-    check_usable();
-    require(meta.last_index >= snapshot_.last_index, "save_snapshot: older than the current one");
-  }
+  check_usable();
+  require(meta.last_index >= snapshot_.last_index, "save_snapshot: older than the current one");
   // Written before the log shrinks: a crash in between leaves the snapshot plus segments it
-  // covers, which recovery removes. Written unlocked so sync() is not held up by it.
+  // covers, which recovery removes.
   state_files::write_snapshot(dir_, meta, data);
-  std::lock_guard lock(mutex_);
   const Index snap = meta.last_index;
+  const Index old_first = first_index_;
   bool keep = false;
-  if (snap == first_index_ - 1) {
+  if (snap == old_first - 1) {
     keep = meta.last_term == snapshot_.last_term;
-  } else if (snap >= first_index_ && snap <= last_index_) {
+  } else if (snap >= old_first && snap <= last_index_) {
     keep = log_term(snap) == meta.last_term;
   }
   try {
     if (keep) {
       drop_segments_through(snap);
     } else {
-      removed_from_ = std::min(removed_from_, first_index_);
       while (!segments_.empty())
         remove_back_segment();
-      last_index_ = snap;
     }
     // The removals are made durable before a new segment may reuse their indexes.
     file_io::fsync_dir(dir_);
@@ -534,31 +537,33 @@ void FileLogStore::save_snapshot(const SnapshotMeta& meta, const Buffer& data) {
   }
   snapshot_ = meta;
   first_index_ = snap + 1;
-  durable_index_ = keep ? std::max(durable_index_, snap) : snap;
+  if (!keep) last_index_ = snap;
   recount_log_bytes();
+  std::lock_guard lock(mutex_);
+  if (keep) {
+    durable_index_ = std::max(durable_index_, snap);
+  } else {
+    removed_from_ = std::min(removed_from_, old_first);
+    written_index_ = snap;
+    durable_index_ = snap;  // the snapshot file is durable; no entry follows it
+  }
 }
 
 std::optional<std::pair<SnapshotMeta, Buffer>> FileLogStore::load_snapshot() const {
-  {
-    std::lock_guard lock(mutex_);
-    check_usable();
-    if (snapshot_.last_index == 0) return std::nullopt;
-  }
+  check_usable();
+  if (snapshot_.last_index == 0) return std::nullopt;
   return state_files::read_snapshot(dir_);
 }
 
 SnapshotMeta FileLogStore::snapshot_meta() const {
-  std::lock_guard lock(mutex_);
   return snapshot_;
 }
 
 uint64_t FileLogStore::log_bytes() const {
-  std::lock_guard lock(mutex_);
   return log_bytes_;
 }
 
 size_t FileLogStore::segment_count() const {
-  std::lock_guard lock(mutex_);
   return segments_.size();
 }
 

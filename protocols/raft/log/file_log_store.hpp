@@ -8,10 +8,13 @@
 // Group commit: append() writes records into the page cache (no fsync); sync() fdatasyncs every
 // segment touched since the previous sync, so one fsync covers any number of appends.
 //
-// Threading: as LogStore says, sync() may run on a writer thread while the loop thread calls
-// anything else. A mutex guards the in-memory index and file set; sync() holds it only to take
-// the set of files to flush and to publish the result, never across the fdatasync itself.
-// save_hard_state()/hard_state() touch only the meta file, which sync() never does.
+// Threading: as LogStore says, every call comes from the loop thread except sync(), which may
+// run on a writer thread meanwhile. So the segments, the in-memory index and the snapshot are
+// loop-thread state and take no lock; only what sync() shares (the files to flush, the highest
+// written index, the durable index, a failure) sits behind a mutex held for a few instructions
+// on either side and never across an fdatasync. That keeps a busy loop thread from starving the
+// writer thread (and vice versa). first_index(), last_index(), durable_index() and log_bytes()
+// may be read from any thread.
 //
 // Crash recovery (constructor): every record of every segment is CRC-checked. Damage at the end
 // of the last segment with no valid record after it is a torn write: it is cut off, reported in
@@ -21,6 +24,7 @@
 //
 // After an I/O error that may have lost written data (a failed fdatasync, or a failed append
 // that could not be rolled back) the store is poisoned: every later call throws StoreError.
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -78,7 +82,6 @@ class FileLogStore final : public LogStore {
     std::vector<segment::Loc> locs;       ///< locs[i] describes entry first + i
     std::shared_ptr<file_io::File> file;  ///< shared: an in-flight sync() may still hold it
     uint64_t bytes = 0;                   ///< end of the last record = the file's size
-    bool dirty = false;                   ///< written since the last sync() took it
     Index last() const { return first + locs.size() - 1; }
   };
 
@@ -87,8 +90,9 @@ class FileLogStore final : public LogStore {
   void note(std::string what);
   std::string segment_path(Index first) const;
 
-  // Everything below runs with mutex_ held.
+  // Loop thread (or the constructor).
   void check_usable() const;
+  /// Marks the store unusable (any thread; takes mutex_).
   void poison(const std::exception& e);
   const Segment& segment_of(Index i) const;
   /// Term of an entry held in a segment (ignores the snapshot).
@@ -99,7 +103,6 @@ class FileLogStore final : public LogStore {
   Segment& roll(Index next);
   void write_records(Segment& seg, const std::vector<uint8_t>& bytes,
                      const std::vector<segment::Loc>& locs);
-  void mark_dirty(Segment& seg);
   /// Removes entries >= from from disk and memory; `durable` also fsyncs the result (needed
   /// before new records may replace the removed ones).
   void drop_suffix(Index from, bool durable);
@@ -107,28 +110,34 @@ class FileLogStore final : public LogStore {
   void remove_back_segment();
   uint64_t bytes_from(const Segment& seg, Index from) const;
   void recount_log_bytes();
+  /// With mutex_ held: adds a file to the set the next sync() flushes.
+  void add_dirty_locked(const std::shared_ptr<file_io::File>& file);
 
   const std::string dir_;
   const FileLogOptions options_;
   std::unique_ptr<file_io::File> lock_file_;
   std::string recovery_report_;
 
-  HardState hard_state_;  // loop thread only
-
-  mutable std::mutex sync_mutex_;  ///< one sync() at a time
-  mutable std::mutex mutex_;       ///< everything below
+  // Loop-thread state.
+  HardState hard_state_;
   std::deque<Segment> segments_;
   SnapshotMeta snapshot_;
-  Index first_index_ = 1;
-  Index last_index_ = 0;
+  std::atomic<Index> first_index_ = 1;
+  std::atomic<Index> last_index_ = 0;
+  std::atomic<uint64_t> log_bytes_ = 0;
+
+  // Shared with sync().
+  mutable std::mutex sync_mutex_;                            ///< one sync() at a time
+  mutable std::mutex mutex_;                                 ///< guards the members below
+  std::vector<std::shared_ptr<file_io::File>> dirty_files_;  ///< written since the last sync
+  bool dir_dirty_ = false;   ///< a segment was created since the last sync
+  Index written_index_ = 0;  ///< last index whose record is written and its file in dirty_files_
   Index durable_index_ = 0;
-  uint64_t log_bytes_ = 0;
-  bool dir_dirty_ = false;  ///< a segment was created since the last sync
-  std::vector<std::shared_ptr<file_io::File>> dirty_files_;
   /// Lowest index removed (truncation, snapshot discard) since the running sync() took its
   /// snapshot of the state: that sync must not publish a durable index at or above it.
   Index removed_from_ = ~Index{0};
-  std::string failure_;  ///< non-empty once poisoned
+  std::string failure_;
+  std::atomic<bool> failed_ = false;  ///< failure_ is set: every call throws
 };
 
 }  // namespace cohort::raft
