@@ -79,7 +79,8 @@ void ReplicationProtocol::start() {
 
 void ReplicationProtocol::open() {
   try {
-    store_ = make_log_store(log_, log_dir_);
+    store_ = injected_store_ ? injected_store_
+                             : std::shared_ptr<LogStore>(make_log_store(log_, log_dir_));
   } catch (const std::exception& e) {
     fail(fmt::format("cannot open the {} log store: {}", log_, e.what()));
     return;

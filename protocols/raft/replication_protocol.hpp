@@ -41,6 +41,9 @@ class ReplicationProtocol : public Protocol {
   std::any down(Event& ev) override;
 
   const std::string& raft_id() const { return raft_id_; }
+  /// Uses `store` instead of opening one from the `log`/`log_dir` attributes (before start).
+  /// The simulator passes a MemoryLogStore that outlives crashes and restarts.
+  void use_store(std::shared_ptr<LogStore> store) { injected_store_ = std::move(store); }
 
  private:
   void open();
@@ -74,6 +77,7 @@ class ReplicationProtocol : public Protocol {
 
   Configuration bootstrap_;
   std::shared_ptr<LogStore> store_;
+  std::shared_ptr<LogStore> injected_store_;
   std::unique_ptr<ReplicationCore> core_;
   AddressBook addresses_;
   RaftAttach attach_;
