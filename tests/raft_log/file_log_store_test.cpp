@@ -375,9 +375,36 @@ TEST_CASE("file log: make_log_store picks the store by name and names unknown ki
   }
 }
 
+namespace {
+
+/// Runs f with writes beyond `max_file_bytes` failing as on a full disk. RLIMIT_FSIZE makes the
+/// kernel refuse them with EFBIG, a full disk we can summon without root; SIGXFSZ is ignored so
+/// the write fails instead of killing us. Returns the StoreError message ("" if none).
+template <typename F>
+std::string with_file_size_limit(uint64_t max_file_bytes, F f) {
+  struct sigaction ignore = {};
+  struct sigaction old_action = {};
+  ignore.sa_handler = SIG_IGN;
+  REQUIRE(::sigaction(SIGXFSZ, &ignore, &old_action) == 0);
+  rlimit old_limit{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+  rlimit limit = old_limit;
+  limit.rlim_cur = max_file_bytes;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
+  std::string error;
+  try {
+    f();
+  } catch (const StoreError& e) {
+    error = e.what();
+  }
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+  REQUIRE(::sigaction(SIGXFSZ, &old_action, nullptr) == 0);
+  return error;
+}
+
+}  // namespace
+
 TEST_CASE("file log: a full disk fails the append with errno and file, and changes nothing") {
-  // RLIMIT_FSIZE makes the kernel refuse writes past a size with EFBIG: a full disk we can
-  // summon without root. SIGXFSZ is ignored so the write fails instead of killing us.
   TempDir dir;
   FileLogStore s(dir.path());
   s.append(make_entries(1, 20, 1));
@@ -385,24 +412,9 @@ TEST_CASE("file log: a full disk fails the append with errno and file, and chang
   const uint64_t bytes = s.log_bytes();
   const auto segment = test::segment_files(dir.path()).at(0);
   const auto size = std::filesystem::file_size(segment);
-
-  struct sigaction ignore {
-  }, old_action{};
-  ignore.sa_handler = SIG_IGN;
-  REQUIRE(::sigaction(SIGXFSZ, &ignore, &old_action) == 0);
-  rlimit old_limit{};
-  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
-  rlimit limit = old_limit;
-  limit.rlim_cur = size + 1000;  // room for a few records, not for the whole batch
-  REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
-  std::string error;
-  try {
-    s.append(make_entries(21, 60, 1));
-  } catch (const StoreError& e) {
-    error = e.what();
-  }
-  REQUIRE(::setrlimit(RLIMIT_FSIZE, &old_limit) == 0);
-  REQUIRE(::sigaction(SIGXFSZ, &old_action, nullptr) == 0);
+  // Room for a few records, not for the whole batch.
+  const std::string error =
+      with_file_size_limit(size + 1000, [&] { s.append(make_entries(21, 60, 1)); });
 
   CHECK(error.find("File too large") != std::string::npos);
   CHECK(error.find(segment) != std::string::npos);
@@ -425,4 +437,28 @@ TEST_CASE("file log: an unusable directory is a StoreError naming it") {
   } catch (const StoreError& e) {
     CHECK(std::string(e.what()).find(dir / "file") != std::string::npos);
   }
+}
+
+TEST_CASE("file log: a full disk in the middle of a segment roll is undone too") {
+  bool failed_in_new_segment = false;
+  for (uint64_t limit : {600, 2500, 3800, 3900, 4000}) {
+    CAPTURE(limit);
+    TempDir dir;
+    FileLogStore s(dir.path(), small_segments);
+    s.append(make_entries(1, 25, 1));
+    s.sync();
+    const auto files = test::segment_files(dir.path());
+    const uint64_t bytes = s.log_bytes();
+    const std::string error =
+        with_file_size_limit(limit, [&] { s.append(make_entries(26, 400, 1)); });
+    CHECK(error.find("File too large") != std::string::npos);
+    failed_in_new_segment |= error.find(files.back()) == std::string::npos;
+    CHECK(s.last_index() == 25);
+    CHECK(s.log_bytes() == bytes);
+    CHECK(test::segment_files(dir.path()) == files);
+    check_range(s, 1, 25, 1);
+    s.append(make_entries(26, 400, 1));
+    CHECK(s.sync() == 400);
+  }
+  CHECK(failed_in_new_segment);
 }
