@@ -96,6 +96,9 @@ class SymEncrypt : public Protocol {
   /// The original message rebuilt from a received one, or nullopt when it must be dropped (the
   /// reason is counted). Public for tests and the fuzz target.
   std::optional<Message> decrypt(const Message& msg);
+  /// Rebuilds a message (flags, headers, payload; src/dest from `outer`) from a decrypted
+  /// plaintext; nullopt when it does not decode. Public for the fuzz target.
+  static std::optional<Message> decode_plaintext(const Buffer& plain, const Message& outer);
 
  private:
   std::optional<Key> load_key(const std::string& file_attr, const std::string& file,
