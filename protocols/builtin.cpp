@@ -3,10 +3,11 @@
 #include "protocols/delay.hpp"
 #include "protocols/discard.hpp"
 #include "protocols/loopback.hpp"
-#include "protocols/tcp.hpp"
+#include "protocols/raft/client_protocol.hpp"
 #include "protocols/raft/election_protocol.hpp"
 #include "protocols/raft/replication_protocol.hpp"
 #include "protocols/sym_encrypt.hpp"
+#include "protocols/tcp.hpp"
 #include "stack/protocol_registry.hpp"
 #include "stack/sim/sim_transport.hpp"
 
@@ -19,6 +20,7 @@ void register_builtin_protocols() {
   register_protocol<Delay>("DELAY");
   register_protocol<raft::ElectionProtocol>("ELECTION");
   register_protocol<raft::ReplicationProtocol>("REPLICATION");
+  register_protocol<raft::ClientProtocol>("CLIENT");
   register_protocol<SymEncrypt>("SYM_ENCRYPT");
   register_sym_encrypt_header();
   sim::register_sim_transport();

@@ -13,10 +13,12 @@
 #include <string>
 #include <vector>
 
+#include <system_error>
 #include "protocols/raft/core/ports.hpp"
 #include "stack/address.hpp"
 #include "stack/buffer.hpp"
 #include "stack/event.hpp"
+#include "stack/runtime.hpp"
 
 namespace cohort {
 class StateMachine;
@@ -36,6 +38,11 @@ enum : int {
   snapshot_now = event::raft + 7,         ///< down, no arg, returns bool
   address_of = event::raft + 8,           ///< down, arg std::string raft id, returns Address
   leader_hint = event::raft + 9,          ///< down (ELECTION), arg std::string lost leader
+  query = event::raft + 10,               ///< down, arg Buffer query, returns QueryResult
+  notification = event::raft + 11,        ///< up, arg Notification (state machine → sessions)
+  // CLIENT's own API (blocks → CLIENT), see protocols/raft/client_protocol.hpp
+  client_submit = event::raft + 20,  ///< down, arg ClientSubmit
+  client_read = event::raft + 21,    ///< down, arg ClientRead
 };
 }  // namespace raft_event
 
@@ -106,6 +113,42 @@ struct MembershipChange {
   std::string raft_id;
 };
 
+/// A read-only query answered by this member's state machine as it is now.
+struct QueryResult {
+  Buffer result;
+  Index applied_index = 0;
+  Index commit_index = 0;  ///< as known to this member
+};
+
+/// How a read is served (CLIENT, thesis §6.4).
+enum class ReadMode : uint8_t {
+  linearizable,  ///< ReadIndex: the leader confirms its term with a majority; no log write
+  lease,         ///< the leader skips confirmation within lease_duration of the last one:
+                 ///< unsafe if a process pauses or clocks drift by more than the margin
+  stale,         ///< this member's state as it is, with how stale it is
+};
+
+/// Blocks → CLIENT: replicate `command` and return its result (any member; forwarded).
+struct ClientSubmit {
+  Buffer command;
+  Duration timeout{0};  ///< 0 = the protocol's `timeout`
+  std::function<void(std::error_code, Buffer result, Index index)> done;
+};
+
+struct ReadOutcome {
+  Buffer result;
+  Index applied_index = 0;  ///< the state the result was read from
+  Index commit_lag = 0;     ///< committed entries (known here) not yet applied here
+};
+
+/// Blocks → CLIENT: run a read-only query against the replicated state.
+struct ClientRead {
+  Buffer query;
+  ReadMode mode = ReadMode::linearizable;
+  Duration timeout{0};
+  std::function<void(std::error_code, ReadOutcome)> done;
+};
+
 struct RaftStatus {
   std::string raft_id;
   std::string leader;
@@ -117,6 +160,9 @@ struct RaftStatus {
   Index durable_index = 0;
   std::vector<std::string> voters, learners;
   std::string error;  ///< a log store failure that stopped this member, if any
+  /// Leader: an entry of the current term is committed, so commit_index is up to date (a
+  /// ReadIndex may be served, thesis §6.4).
+  bool commit_in_term = false;
 };
 
 }  // namespace cohort::raft

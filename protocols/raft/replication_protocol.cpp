@@ -227,6 +227,11 @@ void ReplicationProtocol::apply_committed() {
     }
     Event ev(raft_event::applied, Applied{e.index, e.term, std::move(result)});
     up_protocol()->up(ev);
+    if (sm_)
+      for (auto& n : sm_->take_notifications()) {
+        Event nev(raft_event::notification, std::move(n));
+        up_protocol()->up(nev);
+      }
   }
 }
 
@@ -286,6 +291,9 @@ RaftStatus ReplicationProtocol::status() const {
   s.applied_index = core_->applied_index();
   s.last_index = core_->last_index();
   s.durable_index = store_->durable_index();
+  s.commit_in_term = s.commit_index > 0 && store_->last_index() >= s.commit_index &&
+                     s.commit_index >= store_->first_index() - 1 &&
+                     store_->term_at(s.commit_index) == s.term;
   s.voters = core_->configuration().voters;
   s.learners = core_->configuration().learners;
   return s;
@@ -359,6 +367,15 @@ std::any ReplicationProtocol::down(Event& ev) {
       core_->take_snapshot(core_->applied_index(), w.take_buffer());
       ++snapshots_;
       return true;
+    }
+    case raft_event::query: {
+      QueryResult q;
+      if (core_) {
+        q.applied_index = core_->applied_index();
+        q.commit_index = core_->commit_index();
+      }
+      if (sm_) q.result = sm_->query(ev.get<Buffer>());
+      return q;
     }
     case raft_event::address_of:
       return addresses_.find(ev.get<std::string>());
