@@ -76,7 +76,7 @@ TEST_CASE("envelope: kinds and fields are validated") {
   CHECK_FALSE(decode_envelope(w.take_buffer()));
 }
 
-TEST_CASE("client session: sequences, acked_seq follows the lowest outstanding") {
+TEST_CASE("client session: sequences - acked_seq follows the lowest outstanding") {
   ClientSession s(42);
   CHECK(s.acked_seq() == 0);
   Envelope a = s.next(Buffer::copy_of("a"));

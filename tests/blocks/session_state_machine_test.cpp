@@ -42,7 +42,7 @@ TEST_CASE("session: a retried command is applied once and returns the same resul
   CHECK(g.counters->value("c") == 2);
 }
 
-TEST_CASE("session: commands may be applied out of order; each once") {
+TEST_CASE("session: commands may be applied out of order - each once") {
   Group g;
   const uint64_t id = g.open("A", 0);
   g.submit(Envelope::command(id, 2, 0, incr("c")), 1);
@@ -52,7 +52,7 @@ TEST_CASE("session: commands may be applied out of order; each once") {
   CHECK(g.counters->value("c") == 2);
 }
 
-TEST_CASE("session: acknowledged results are dropped; their retries get stale_sequence") {
+TEST_CASE("session: acknowledged results are dropped - their retries get stale_sequence") {
   Group g;
   const uint64_t id = g.open("A", 0);
   for (uint64_t seq = 1; seq <= 5; ++seq)
@@ -72,7 +72,7 @@ TEST_CASE("session: acknowledged results are dropped; their retries get stale_se
   CHECK(g.machine->sessions().find(id)->results.size() == 1);
 }
 
-TEST_CASE("session: the result cache is bounded; beyond it commands are rejected, not applied") {
+TEST_CASE("session: the result cache is bounded - beyond it commands are rejected - not applied") {
   SessionConfig config;
   config.max_results_per_session = 3;
   Group g(config);
@@ -99,7 +99,7 @@ TEST_CASE("session: too many sessions is a typed error") {
   CHECK(g.machine->sessions().size() == 2);
 }
 
-TEST_CASE("session: expiry is decided by cluster time in the log, strictly after the timeout") {
+TEST_CASE("session: expiry is decided by cluster time in the log - strictly after the timeout") {
   SessionConfig config;
   config.session_timeout_ms = 1000;
   Group g(config);
@@ -131,7 +131,7 @@ TEST_CASE("session: an expired session's command in the same entry is rejected")
   CHECK(g.counters->value("c") == 0);
 }
 
-TEST_CASE("session: close ends the session; later commands get session_expired") {
+TEST_CASE("session: close ends the session - later commands get session_expired") {
   Group g;
   const uint64_t id = g.open("A", 0);
   CHECK(parse_result(g.submit(Envelope::close_session(id), 1)).ok());
@@ -165,7 +165,7 @@ TEST_CASE("session: malformed envelopes are rejected and change nothing") {
   CHECK(g.counters->value("c") == 0);
 }
 
-TEST_CASE("session: the snapshot carries the session table, so dedupe survives restore") {
+TEST_CASE("session: the snapshot carries the session table - so dedupe survives restore") {
   Group a;
   const uint64_t id = a.open("A", 0);
   const Envelope e = Envelope::command(id, 1, 0, incr("c"));
