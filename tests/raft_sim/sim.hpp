@@ -27,7 +27,7 @@ struct SimFailure : std::runtime_error {
 struct SimOptions {
   int voters = 3;               ///< initial voters
   int spares = 2;               ///< servers that may be added later
-  uint64_t fault_time = 1500;   ///< virtual time units with faults
+  uint64_t fault_time = 2000;   ///< virtual time units with faults
   uint64_t settle_time = 4000;  ///< time allowed after faults stop for a leader + a commit
   uint32_t tick_units = 10;     ///< one node tick every this many units
 };
