@@ -87,6 +87,8 @@ void RaftHandle::open_session() {
   raft::ClientSubmit s;
   s.command =
       encode(Envelope::open_session(raft_id_.empty() ? channel_.address().to_string() : raft_id_));
+  // The session is opened on behalf of the first waiting command: its deadline applies.
+  if (!waiting_for_session_.empty()) s.timeout = waiting_for_session_.front().timeout;
   s.done = [this, alive = alive_](std::error_code ec, Buffer result, raft::Index) {
     if (!*alive) return;
     opening_ = false;
