@@ -16,7 +16,12 @@
 // writer thread (and vice versa). first_index(), last_index(), durable_index() and log_bytes()
 // may be read from any thread.
 //
-// Crash recovery (constructor): every record of every segment is CRC-checked. Damage at the end
+// Durability beyond sync(): a conflict truncation (append below last_index) and a snapshot's
+// compaction are made durable before they return, so a crash can never bring removed records
+// back behind newer ones. Reads re-check each record's CRC.
+//
+// Crash recovery (constructor): every record of every segment is CRC-checked (one segment is
+// read into memory at a time, so opening needs up to segment_bytes of memory). Damage at the end
 // of the last segment with no valid record after it is a torn write: it is cut off, reported in
 // recovery_report() and on stderr. Any other damage (a bad record followed by a valid one, a bad
 // record in an earlier segment, a gap in the indexes) is corruption of data that was once
@@ -67,6 +72,7 @@ class FileLogStore final : public LogStore {
   std::optional<std::pair<SnapshotMeta, Buffer>> load_snapshot() const override;
   SnapshotMeta snapshot_meta() const override;
 
+  /// On-disk bytes of the entries after the snapshot, record headers (25 bytes each) included.
   uint64_t log_bytes() const override;
 
   /// What recovery had to repair when the store was opened ("" when it found a clean log):
