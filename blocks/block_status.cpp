@@ -48,4 +48,22 @@ BlockResult parse_result(const Buffer& result) {
   return r;
 }
 
+Buffer bool_body(bool b) {
+  return Buffer(std::vector<uint8_t>{static_cast<uint8_t>(b ? 1 : 0)});
+}
+
+BlockReply<bool> decode_bool_result(const Buffer& result) {
+  return decode_reply<bool>(result, [](const Buffer& body) -> std::optional<bool> {
+    if (body.size() != 1 || body.data()[0] > 1) return std::nullopt;
+    return body.data()[0] == 1;
+  });
+}
+
+BlockReply<bool> decode_empty_result(const Buffer& result) {
+  return decode_reply<bool>(result, [](const Buffer& body) -> std::optional<bool> {
+    if (!body.empty()) return std::nullopt;
+    return true;
+  });
+}
+
 }  // namespace cohort

@@ -52,6 +52,13 @@ Buffer make_result(BlockStatus status, const Buffer& body = {});
 /// Splits a result. An empty buffer or an unknown status byte decodes as malformed.
 BlockResult parse_result(const Buffer& result);
 
+/// A one-byte boolean body (0/1), shared by the blocks' codecs.
+Buffer bool_body(bool b);
+/// Decodes a result whose body is a boolean byte.
+BlockReply<bool> decode_bool_result(const Buffer& result);
+/// Decodes a result with an empty body (value true when ok).
+BlockReply<bool> decode_empty_result(const Buffer& result);
+
 /// Parses a result and decodes its body with `decode_body(const Buffer&) -> std::optional<T>`.
 template <class T, class DecodeBody>
 BlockReply<T> decode_reply(const Buffer& result, DecodeBody&& decode_body) {

@@ -82,12 +82,6 @@ Buffer cas_body(CasOutcome o) {
   return w.take_buffer();
 }
 
-Buffer bool_body(bool b) {
-  codec::Writer w;
-  w.u8(b ? 1 : 0);
-  return w.take_buffer();
-}
-
 BlockReply<int64_t> decode_value(const Buffer& result) {
   return decode_reply<int64_t>(result, [](const Buffer& body) -> std::optional<int64_t> {
     codec::Reader r(body);
@@ -110,17 +104,11 @@ BlockReply<CasOutcome> decode_cas(const Buffer& result) {
 }
 
 BlockReply<bool> decode_empty(const Buffer& result) {
-  return decode_reply<bool>(result, [](const Buffer& body) -> std::optional<bool> {
-    if (!body.empty()) return std::nullopt;
-    return true;
-  });
+  return decode_empty_result(result);
 }
 
 BlockReply<bool> decode_bool(const Buffer& result) {
-  return decode_reply<bool>(result, [](const Buffer& body) -> std::optional<bool> {
-    if (body.size() != 1 || body.data()[0] > 1) return std::nullopt;
-    return body.data()[0] == 1;
-  });
+  return decode_bool_result(result);
 }
 
 }  // namespace cohort::counter_codec

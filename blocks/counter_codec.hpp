@@ -65,7 +65,6 @@ std::optional<CounterCommand> decode(const Buffer& in);
 
 Buffer value_body(int64_t v);
 Buffer cas_body(CasOutcome o);
-Buffer bool_body(bool b);
 
 /// Typed results: get / add_and_get / increment / decrement; compare_and_set; set; remove.
 BlockReply<int64_t> decode_value(const Buffer& result);

@@ -48,7 +48,7 @@ Buffer CounterService::apply(const ApplyContext& /*ctx*/, const Buffer& command)
       return make_result(BlockStatus::ok, counter_codec::cas_body(o));
     }
     case CounterOp::remove:
-      return make_result(BlockStatus::ok, counter_codec::bool_body(counters_.erase(c->name) > 0));
+      return make_result(BlockStatus::ok, bool_body(counters_.erase(c->name) > 0));
   }
   return make_result(BlockStatus::malformed);
 }

@@ -82,10 +82,7 @@ BlockReply<LockReply> decode_reply(const Buffer& result) {
 }
 
 BlockReply<bool> decode_unlock(const Buffer& result) {
-  return cohort::decode_reply<bool>(result, [](const Buffer& body) -> std::optional<bool> {
-    if (!body.empty()) return std::nullopt;
-    return true;
-  });
+  return decode_empty_result(result);
 }
 
 BlockReply<LockInfo> decode_info(const Buffer& result) {

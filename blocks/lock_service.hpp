@@ -29,7 +29,8 @@
 // Wait queues are bounded by the number of live sessions (SessionConfig::max_sessions).
 //
 // Lock listeners run on every member, synchronously inside apply(), once per acquisition and
-// release; they are local, not called by restore(), and must not call back into the service.
+// release (a release is reported before the grant to the next waiter); they are local, not
+// called by restore(), and must not call back into the service nor add or remove listeners.
 #include <cstdint>
 #include <deque>
 #include <functional>

@@ -89,11 +89,7 @@ struct MapCodec {
     write_optional(w, v);
     return w.take_buffer();
   }
-  static Buffer bool_body(bool b) {
-    codec::Writer w;
-    w.u8(b ? 1 : 0);
-    return w.take_buffer();
-  }
+  static Buffer bool_body(bool b) { return cohort::bool_body(b); }
   static Buffer size_body(uint64_t n) {
     codec::Writer w;
     w.varint(n);
@@ -108,12 +104,7 @@ struct MapCodec {
       return (v && r.at_end()) ? v : std::nullopt;
     });
   }
-  static BlockReply<bool> decode_bool(const Buffer& result) {
-    return decode_reply<bool>(result, [](const Buffer& body) -> std::optional<bool> {
-      if (body.size() != 1 || body.data()[0] > 1) return std::nullopt;
-      return body.data()[0] == 1;
-    });
-  }
+  static BlockReply<bool> decode_bool(const Buffer& result) { return decode_bool_result(result); }
   static BlockReply<uint64_t> decode_size(const Buffer& result) {
     return decode_reply<uint64_t>(result, [](const Buffer& body) -> std::optional<uint64_t> {
       codec::Reader r(body);

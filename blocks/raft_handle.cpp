@@ -14,6 +14,19 @@ RaftHandle::RaftHandle(Channel& channel, SessionConfig config)
   for (auto& p : channel_.stack().protocols())
     if (auto* a = p->find_attribute("raft_id")) raft_id_ = a->get();
   channel_.on_event([this](const Event& ev) { on_event(ev); });
+  std::string owner = raft_id_.empty() ? channel_.stack().protocols().front()->name() : raft_id_;
+  submitter_ = std::make_unique<SessionSubmitter>(
+      owner, config_, channel_.runtime(),
+      [this](Buffer envelope, Duration timeout, SessionSubmitter::ResultHandler done) {
+        raft::ClientSubmit s;
+        s.command = std::move(envelope);
+        s.timeout = timeout;
+        s.done = [done = std::move(done)](std::error_code ec, Buffer result, raft::Index) {
+          done(ec, std::move(result));
+        };
+        Event ev(raft::raft_event::client_submit, std::move(s));
+        channel_.stack().down(ev);
+      });
   StateMachine* sm = sm_.get();
   channel_.runtime().post([this, sm] {
     Event ev(raft::raft_event::set_state_machine, sm);
@@ -37,11 +50,8 @@ void RaftHandle::on_event(const Event& ev) {
       l(lc);
   } else if (ev.type == raft::raft_event::notification) {
     const auto& n = ev.get<Notification>();
-    if (!session_ || n.session_id != session_->id()) return;
-    if (n.service.empty()) {  // our session expired: the next command opens a new one
-      session_.reset();
-      return;
-    }
+    if (submitter_->session_id() != n.session_id) return;
+    if (n.service.empty()) return submitter_->session_ended(n.session_id);
     auto it = notification_listeners_.find(n.service);
     if (it != notification_listeners_.end())
       for (auto& l : it->second)
@@ -74,84 +84,10 @@ void RaftHandle::on_notification(std::string service, NotificationListener l) {
 
 void RaftHandle::submit(std::string service, Buffer command, ResultHandler done, Duration timeout) {
   Buffer wrapped = ServiceRegistry::wrap(service, command);
-  channel_.runtime().post([this, p = Pending{std::move(wrapped), std::move(done), timeout}] {
-    if (session_) return send_pending(p);
-    waiting_for_session_.push_back(p);
-    open_session();
-  });
-}
-
-void RaftHandle::open_session() {
-  if (opening_) return;
-  opening_ = true;
-  raft::ClientSubmit s;
-  s.command =
-      encode(Envelope::open_session(raft_id_.empty() ? channel_.address().to_string() : raft_id_));
-  // The session is opened on behalf of the first waiting command: its deadline applies.
-  if (!waiting_for_session_.empty()) s.timeout = waiting_for_session_.front().timeout;
-  s.done = [this, alive = alive_](std::error_code ec, Buffer result, raft::Index) {
-    if (!*alive) return;
-    opening_ = false;
-    BlockResult r = parse_result(result);
-    std::optional<uint64_t> id;
-    if (!ec && r.ok()) id = decode_session_id(r.body);
-    if (!id) {
-      // Fail everything that waited; a later submit tries again.
-      auto waiting = std::move(waiting_for_session_);
-      waiting_for_session_.clear();
-      std::error_code err = ec ? ec : make_error_code(ClientErrc::rejected);
-      for (auto& p : waiting)
-        p.done(err, {});
-      return;
-    }
-    session_.emplace(*id);
-    last_activity_ = channel_.runtime().now();
-    keep_alive_timer_.cancel();
-    keep_alive_timer_ = channel_.runtime().schedule(
-        std::chrono::milliseconds(config_.session_timeout_ms / 4), [this] { keep_alive(); });
-    auto waiting = std::move(waiting_for_session_);
-    waiting_for_session_.clear();
-    for (auto& p : waiting)
-      send_pending(std::move(p));
-  };
-  Event ev(raft::raft_event::client_submit, std::move(s));
-  channel_.stack().down(ev);
-}
-
-void RaftHandle::send_pending(Pending p) {
-  Envelope e = session_->next(p.wrapped);
-  uint64_t session_id = session_->id();
-  raft::ClientSubmit s;
-  s.command = encode(e);
-  s.timeout = p.timeout;
-  last_activity_ = channel_.runtime().now();
-  s.done = [this, alive = alive_, p, seq = e.sequence, session_id](
-               std::error_code ec, Buffer result, raft::Index) mutable {
-    if (!*alive) return;
-    if (session_ && session_->id() == session_id) session_->completed(seq);
-    if (!ec && parse_result(result).status == BlockStatus::session_expired) {
-      // Never applied: safe to resend in a fresh session.
-      if (session_ && session_->id() == session_id) session_.reset();
-      waiting_for_session_.push_back(std::move(p));
-      return open_session();
-    }
-    p.done(ec, std::move(result));
-  };
-  Event ev(raft::raft_event::client_submit, std::move(s));
-  channel_.stack().down(ev);
-}
-
-void RaftHandle::keep_alive() {
-  if (!session_) return;
-  auto period = std::chrono::milliseconds(config_.session_timeout_ms / 4);
-  keep_alive_timer_ = channel_.runtime().schedule(period, [this] { keep_alive(); });
-  if (channel_.runtime().now() - last_activity_ < period) return;  // commands keep it alive
-  raft::ClientSubmit s;
-  s.command = encode(session_->keep_alive());
-  s.done = [](std::error_code, Buffer, raft::Index) {};
-  last_activity_ = channel_.runtime().now();
-  Event ev(raft::raft_event::client_submit, std::move(s));
-  channel_.stack().down(ev);
+  channel_.runtime().post(
+      [this, wrapped = std::move(wrapped), done = std::move(done), timeout]() mutable {
+        submitter_->submit(std::move(wrapped), std::move(done), timeout);
+      });
 }
 
 void RaftHandle::read(std::string service, Buffer query, ReadMode mode, ReadHandler done,

@@ -18,9 +18,9 @@
 #include <system_error>
 #include <vector>
 
-#include "blocks/client_session.hpp"
 #include "blocks/service_registry.hpp"
 #include "blocks/session_state_machine.hpp"
+#include "blocks/session_submitter.hpp"
 #include "protocols/raft/client_errors.hpp"
 #include "protocols/raft/raft_events.hpp"
 #include "stack/channel.hpp"
@@ -80,27 +80,14 @@ class RaftHandle {
   SessionStateMachine& state_machine() { return *sm_; }
 
  private:
-  struct Pending {
-    Buffer wrapped;  // ServiceRegistry-wrapped command, before the session envelope
-    ResultHandler done;
-    Duration timeout;
-  };
   void on_event(const Event& ev);
-  void open_session();
-  void send_pending(Pending p);
-  void keep_alive();
 
   Channel& channel_;
   SessionConfig config_;
   ServiceRegistry* registry_;
   std::unique_ptr<SessionStateMachine> sm_;
   std::string raft_id_;
-  // loop-thread state
-  std::optional<ClientSession> session_;
-  bool opening_ = false;
-  std::vector<Pending> waiting_for_session_;
-  TimerHandle keep_alive_timer_;
-  Duration last_activity_{0};
+  std::unique_ptr<SessionSubmitter> submitter_;  // loop thread only
   std::vector<LeaderListener> leader_listeners_;
   std::map<std::string, std::vector<NotificationListener>> notification_listeners_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

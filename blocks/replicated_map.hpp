@@ -11,7 +11,7 @@
 // Change listeners run on every member, synchronously inside apply(), once per applied change
 // (put, a remove of a present key, a successful compare_and_set), with the old and new values
 // (nullopt = absent). They are local (not replicated), are not called by restore(), and must
-// not call back into the map's apply().
+// not call back into the map's apply() nor add or remove listeners.
 #include <boost/serialization/map.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>

@@ -3,9 +3,9 @@
 // ReplicatedMap<K, V>, user commands, snapshots of the generic blocks. Binary archives without
 // the archive header (every member runs the same build), so equal values give equal bytes.
 //
-// from_bytes never throws: input that does not deserialise (truncated, garbage, a length
-// beyond what the platform can allocate) gives nullopt. Trailing bytes are an error too.
-#include <boost/archive/binary_iarchive.hpp>
+// from_bytes never throws: input that does not deserialise (truncated, garbage) gives nullopt,
+// and a string length or collection size beyond the input is refused before any allocation
+// (bounded_iarchive). Trailing bytes are an error too.
 #include <boost/archive/binary_oarchive.hpp>
 #include <exception>
 #include <optional>
@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "blocks/bounded_iarchive.hpp"
 #include "stack/buffer.hpp"
 
 namespace cohort {
@@ -36,7 +37,7 @@ std::optional<T> from_bytes(std::span<const uint8_t> bytes) {
                           std::ios::binary);
     T value{};
     {
-      boost::archive::binary_iarchive ar(is, boost::archive::no_header);
+      bounded_iarchive ar(*is.rdbuf(), bytes.size(), boost::archive::no_header);
       ar >> value;
     }
     if (is.peek() != std::char_traits<char>::eof()) return std::nullopt;

@@ -1,9 +1,14 @@
 #include "protocols/raft/client_protocol.hpp"
 
 #include <algorithm>
+#include <stdexcept>
+
+#include "protocols/raft/state_machine.hpp"
 
 #include "protocols/raft/client_errors.hpp"
 #include "protocols/raft/client_header.hpp"
+#include "protocols/raft/client_server.hpp"
+#include "stack/asio_runtime.hpp"
 #include "stack/protocol_ids.hpp"
 
 namespace cohort::raft {
@@ -15,14 +20,78 @@ ClientProtocol::ClientProtocol()
       retries_(counter("retries", "command and read attempts repeated (leader change, loss)")),
       timeouts_(counter("timeouts", "requests that failed with timeout or no_leader")),
       reads_served_(counter("reads", "reads answered")),
-      rounds_(counter("read_rounds", "ReadIndex confirmation rounds led")) {
+      rounds_(counter("read_rounds", "ReadIndex confirmation rounds led")),
+      remote_requests_(counter("remote_requests", "requests from remote clients")),
+      remote_malformed_(counter("remote_malformed", "malformed remote client frames (dropped)")) {
   declare("timeout", timeout_, "default deadline of a command or read");
   declare("retry_interval", retry_interval_, "wait before retrying when no leader is known");
   declare("resend_interval", resend_interval_, "resend a forwarded request unanswered this long");
   declare("lease_duration", lease_duration_,
           "lease reads skip confirmation this long after a round; keep well below "
           "election_min_interval (unsafe under process pauses)");
+  declare("bind_addr", bind_addr_, "address of the remote client port");
+  declare("port", port_, "remote client port (0 = no remote clients; -1 = any free port)");
   register_header<ClientHeader>(protocol_id::client, "CLIENT");
+}
+
+ClientProtocol::~ClientProtocol() = default;
+
+void ClientProtocol::init() {
+  if (port_ < -1 || port_ > 65535) throw std::invalid_argument("port: must be -1..65535");
+}
+
+uint16_t ClientProtocol::client_port() const {
+  return server_ ? server_->port() : 0;
+}
+
+void ClientProtocol::start() {
+  if (port_ == 0) return;
+  auto* rt = dynamic_cast<AsioRuntime*>(&runtime());
+  if (!rt) throw std::invalid_argument("port: remote clients need the production runtime");
+  server_ = std::make_unique<ClientServer>(
+      rt->io_context(), bind_addr_, static_cast<uint16_t>(port_ < 0 ? 0 : port_),
+      [this](wire::Request req, ClientServer::Reply reply, uint64_t connection) {
+        ++remote_requests_;
+        wire::Response resp;
+        resp.req_id = req.req_id;
+        Duration timeout = std::chrono::milliseconds(req.timeout_ms);
+        switch (req.kind) {
+          case wire::RequestKind::submit:
+            return submit(
+                ClientSubmit{req.payload, timeout,
+                             [reply, resp](std::error_code ec, Buffer result, Index index) mutable {
+                               resp.error = static_cast<uint8_t>(ec.value());
+                               resp.index = index;
+                               resp.payload = std::move(result);
+                               reply(std::move(resp));
+                             }});
+          case wire::RequestKind::read:
+            return read(ClientRead{req.payload, req.mode, timeout,
+                                   [reply, resp](std::error_code ec, ReadOutcome out) mutable {
+                                     resp.error = static_cast<uint8_t>(ec.value());
+                                     resp.index = out.applied_index;
+                                     resp.commit_lag = out.commit_lag;
+                                     resp.payload = std::move(out.result);
+                                     reply(std::move(resp));
+                                   }});
+          case wire::RequestKind::status: {
+            RaftStatus st = status();
+            resp.leader = st.leader;
+            resp.payload = wire::encode_status(st);
+            return reply(std::move(resp));
+          }
+          case wire::RequestKind::subscribe: {
+            codec::Reader r(req.payload);
+            uint64_t session = r.varint();
+            if (!r.ok())
+              resp.error = static_cast<uint8_t>(ClientErrc::rejected);
+            else
+              server_->subscribe(connection, session);
+            return reply(std::move(resp));
+          }
+        }
+      },
+      remote_malformed_);
 }
 
 void ClientProtocol::stop() {
@@ -38,6 +107,7 @@ void ClientProtocol::stop() {
     r.done(ClientErrc::not_started, {});
   round_timer_.cancel();
   round_.reset();
+  server_.reset();
 }
 
 RaftStatus ClientProtocol::status() {
@@ -413,6 +483,10 @@ void ClientProtocol::up(cohort::MessageBatch& batch) {
 
 std::any ClientProtocol::up(Event& ev) {
   if (ev.type == raft_event::applied) handle_applied(ev.get<Applied>());
+  if (ev.type == raft_event::notification && server_) {
+    const auto& n = ev.get<Notification>();
+    server_->notify(n.session_id, n.service, n.payload);
+  }
   if (ev.type == event::leader_changed) {
     const auto& lc = ev.get<LeaderChanged>();
     bool changed = lc.leader != leader_;

@@ -19,11 +19,17 @@
 namespace cohort::raft {
 
 class ClientHeader;
+class ClientServer;
 
 class ClientProtocol : public Protocol {
  public:
   ClientProtocol();
+  ~ClientProtocol() override;
+  void init() override;
+  void start() override;
   void stop() override;
+  /// The remote client port actually bound (0 when not serving).
+  uint16_t client_port() const;
   void up(cohort::Message& msg) override;
   void up(cohort::MessageBatch& batch) override;
   std::any up(Event& ev) override;
@@ -89,6 +95,9 @@ class ClientProtocol : public Protocol {
   Duration retry_interval_{50ms};
   Duration resend_interval_{1s};
   Duration lease_duration_{100ms};
+  std::string bind_addr_ = "127.0.0.1";
+  int port_ = 0;
+  std::unique_ptr<ClientServer> server_;
 
   std::string my_id_;
   std::string leader_;
@@ -110,6 +119,8 @@ class ClientProtocol : public Protocol {
   uint64_t& timeouts_;
   uint64_t& reads_served_;
   uint64_t& rounds_;
+  uint64_t& remote_requests_;
+  uint64_t& remote_malformed_;
 };
 
 }  // namespace cohort::raft
