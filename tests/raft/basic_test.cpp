@@ -59,3 +59,29 @@ TEST_CASE("basic: leadership transfer hands over to a caught-up voter") {
   CHECK(h.node("B").term_state().term == 2);
   CHECK_FALSE(h.node("B").transfer_leadership("Z"));
 }
+
+TEST_CASE("basic: leader_lost() starts an election within a few ticks") {
+  Harness h({"A", "B", "C"});
+  h.campaign("A");
+  h.tick_all(2);
+  h.crash("A");
+  // Without the hint B and C wait a whole randomized timeout (10..20 ticks) before pre-voting.
+  h.node("B").leader_lost("A");
+  h.node("C").leader_lost("A");
+  h.node("B").leader_lost("nobody");  // not our leader: ignored
+  int ticks = 0;
+  while (h.leader().empty() && ticks < 30) {
+    h.tick_all(1);
+    ++ticks;
+  }
+  CHECK(!h.leader().empty());
+  CHECK(ticks <= 6);
+}
+
+TEST_CASE("basic: learners and servers outside the configuration never campaign") {
+  Harness h({"A", "B", "C"});
+  h.add("L");  // empty bootstrap: not a member yet
+  h.tick_all(200);
+  CHECK(h.node("L").term_state().term == 0);
+  CHECK(h.node("L").term_state().role == Role::follower);
+}
