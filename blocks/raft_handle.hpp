@@ -18,6 +18,7 @@
 #include <system_error>
 #include <vector>
 
+#include "blocks/block_client.hpp"
 #include "blocks/service_registry.hpp"
 #include "blocks/session_state_machine.hpp"
 #include "blocks/session_submitter.hpp"
@@ -31,15 +32,12 @@ using raft::ClientErrc;
 using raft::ReadMode;
 using raft::ReadOutcome;
 
-class RaftHandle {
+class RaftHandle : public BlockClient {
  public:
-  using ResultHandler = std::function<void(std::error_code, Buffer result)>;
-  using ReadHandler = std::function<void(std::error_code, ReadOutcome)>;
   using LeaderListener = std::function<void(const raft::LeaderChanged&)>;
-  using NotificationListener = std::function<void(const Notification&)>;
 
   explicit RaftHandle(Channel& channel, SessionConfig config = {});
-  ~RaftHandle();
+  ~RaftHandle() override;
   RaftHandle(const RaftHandle&) = delete;
   RaftHandle& operator=(const RaftHandle&) = delete;
 
@@ -51,10 +49,11 @@ class RaftHandle {
 
   /// Replicates `command` for `service`; `done` gets its result (status byte + body, see
   /// blocks/block_status.hpp) or a ClientErrc. Exactly once, within `timeout` (0 = CLIENT's).
-  void submit(std::string service, Buffer command, ResultHandler done, Duration timeout = {});
+  void submit(std::string service, Buffer command, ResultHandler done,
+              Duration timeout = {}) override;
   /// A read-only query for `service` (no log entry).
   void read(std::string service, Buffer query, ReadMode mode, ReadHandler done,
-            Duration timeout = {});
+            Duration timeout = {}) override;
 
   /// Leader / term as last reported (thread-safe).
   std::string leader() const;
@@ -66,7 +65,7 @@ class RaftHandle {
   void on_leader_change(LeaderListener l);
   /// Runs on the loop for every notification addressed to this handle's session by `service`
   /// (e.g. a lock granted to a waiter).
-  void on_notification(std::string service, NotificationListener l);
+  void on_notification(std::string service, NotificationListener l) override;
 
   /// Membership (on the leader; otherwise not_leader with the hint in `error`).
   void add_server(const std::string& raft_id, std::function<void(raft::ProposeOutcome)> done);
