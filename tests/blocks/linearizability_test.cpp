@@ -15,12 +15,19 @@ namespace {
 
 using V = std::optional<std::string>;
 
-MapOperation put(int client, int64_t call, int64_t ret, std::string key, std::string value,
-                 V prev) {
-  MapOperation op;
+// An operation of `client` called at `call` that returned at `ret`.
+template <class Op>
+Op at(int client, int64_t call, int64_t ret) {
+  Op op;
   op.client = client;
   op.call = call;
   op.ret = ret;
+  return op;
+}
+
+MapOperation put(int client, int64_t call, int64_t ret, std::string key, std::string value,
+                 V prev) {
+  auto op = at<MapOperation>(client, call, ret);
   op.kind = MapOpKind::put;
   op.key = std::move(key);
   op.value = std::move(value);
@@ -29,10 +36,7 @@ MapOperation put(int client, int64_t call, int64_t ret, std::string key, std::st
 }
 
 MapOperation get(int client, int64_t call, int64_t ret, std::string key, V value) {
-  MapOperation op;
-  op.client = client;
-  op.call = call;
-  op.ret = ret;
+  auto op = at<MapOperation>(client, call, ret);
   op.kind = MapOpKind::get;
   op.key = std::move(key);
   op.result = std::move(value);
@@ -41,10 +45,7 @@ MapOperation get(int client, int64_t call, int64_t ret, std::string key, V value
 
 MapOperation cas(int client, int64_t call, int64_t ret, std::string key, V expected,
                  std::string value, bool ok) {
-  MapOperation op;
-  op.client = client;
-  op.call = call;
-  op.ret = ret;
+  auto op = at<MapOperation>(client, call, ret);
   op.kind = MapOpKind::compare_and_set;
   op.key = std::move(key);
   op.expected = std::move(expected);
@@ -54,10 +55,7 @@ MapOperation cas(int client, int64_t call, int64_t ret, std::string key, V expec
 }
 
 CounterOperation add(int client, int64_t call, int64_t ret, int64_t delta, int64_t result) {
-  CounterOperation op;
-  op.client = client;
-  op.call = call;
-  op.ret = ret;
+  auto op = at<CounterOperation>(client, call, ret);
   op.kind = CounterOpKind::add_and_get;
   op.name = "c";
   op.arg = delta;
@@ -66,10 +64,7 @@ CounterOperation add(int client, int64_t call, int64_t ret, int64_t delta, int64
 }
 
 CounterOperation read(int client, int64_t call, int64_t ret, int64_t result) {
-  CounterOperation op;
-  op.client = client;
-  op.call = call;
-  op.ret = ret;
+  auto op = at<CounterOperation>(client, call, ret);
   op.kind = CounterOpKind::get;
   op.name = "c";
   op.result = result;

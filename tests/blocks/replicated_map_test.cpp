@@ -129,3 +129,21 @@ TEST_CASE("map: any Boost.Serialization type works as key and value") {
   copy.restore(m.snapshot());
   CHECK(copy.get(key) == value);
 }
+
+TEST_CASE("map: a forged huge length in a key is refused before allocating") {
+  StringMap m;
+  for (const uint64_t length : {uint64_t{1} << 40, uint64_t{1} << 62, ~uint64_t{0}, uint64_t{3}}) {
+    CAPTURE(length);
+    codec::Writer forged_key;
+    forged_key.u64(length);  // Boost's size_t length prefix, then far fewer bytes
+    forged_key.raw(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>("ab"), 2));
+    codec::Writer w;
+    w.u8(static_cast<uint8_t>(MapOp::put));
+    w.bytes(forged_key.data());
+    w.str(to_bytes(std::string("v")));
+    CHECK(parse_result(m.apply(ctx_at(1, 0), w.take_buffer())).status == BlockStatus::malformed);
+  }
+  CHECK_FALSE(
+      from_bytes<std::vector<int>>(Buffer::copy_of("\xff\xff\xff\xff\xff\xff\xff\x7f").span()));
+  CHECK(m.size() == 0);
+}
