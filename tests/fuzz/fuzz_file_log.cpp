@@ -26,15 +26,17 @@ using namespace cohort::raft;
 
 namespace {
 
+// Leaked on purpose: the atexit cleanup runs after static destructors.
 const std::string& dir() {
-  static std::string d = [] {
+  static const std::string* d = [] {
     std::string base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : "/tmp";
     std::string tmpl = base + "/cohort-fuzz-log-XXXXXX";
     if (!mkdtemp(tmpl.data())) std::abort();
+    auto* path = new std::string(tmpl);
     std::atexit([] { std::filesystem::remove_all(dir()); });
-    return tmpl;
+    return path;
   }();
-  return d;
+  return *d;
 }
 
 uint32_t get_u32(const uint8_t* p) {
