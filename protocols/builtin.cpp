@@ -2,12 +2,14 @@
 
 #include "protocols/delay.hpp"
 #include "protocols/discard.hpp"
+#include "protocols/frag.hpp"
 #include "protocols/loopback.hpp"
 #include "protocols/raft/client_protocol.hpp"
 #include "protocols/raft/election_protocol.hpp"
 #include "protocols/raft/replication_protocol.hpp"
 #include "protocols/sym_encrypt.hpp"
 #include "protocols/tcp.hpp"
+#include "protocols/udp.hpp"
 #include "stack/protocol_registry.hpp"
 #include "stack/sim/sim_transport.hpp"
 
@@ -16,6 +18,8 @@ namespace cohort {
 void register_builtin_protocols() {
   register_protocol<Loopback>("LOOPBACK");
   register_protocol<Tcp>("TCP");
+  register_protocol<Udp>("UDP");
+  register_protocol<Frag>("FRAG");
   register_protocol<Discard>("DISCARD");
   register_protocol<Delay>("DELAY");
   register_protocol<raft::ElectionProtocol>("ELECTION");
