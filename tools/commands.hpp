@@ -11,5 +11,7 @@ void add_check_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_node_command(CLI::App& app);
 void add_perf_net_command(CLI::App& app);
+/// `cohort perf encrypt`: SYM_ENCRYPT overhead (tools/cmd_perf_encrypt.cpp).
+void add_perf_encrypt_command(CLI::App& app);
 
 }  // namespace cohort::tools

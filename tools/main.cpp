@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   cohort::tools::add_demo_command(app);
   cohort::tools::add_node_command(app);
   cohort::tools::add_perf_net_command(app);
+  cohort::tools::add_perf_encrypt_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
