@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
+#include <deque>
 #include <stdexcept>
 
 #include "protocols/physical_address.hpp"
@@ -66,7 +67,7 @@ struct Tcp::Connection {
   bool retiring = false;
   bool closed = false;
   bool writing = false;
-  std::vector<Message> pending;
+  std::deque<Message> pending;
   size_t pending_bytes = 0;
   std::vector<uint8_t> wbuf;
   std::vector<uint8_t> in;
@@ -362,7 +363,19 @@ void Tcp::enqueue(const ConnPtr& c, const Message& msg) {
 
 void Tcp::flush(const ConnPtr& c) {
   if (c->closed || c->writing || !c->connected) return;
-  codec::Writer w(std::min<size_t>(max_bundle_size_, c->pending_bytes + 256));
+  // Bundle: take queued messages up to max_bundle_size bytes (at least one) for this write...
+  std::vector<Message> batch;
+  size_t budget = 0;
+  if (!c->retiring) {
+    auto& p = c->pending;
+    while (!p.empty() && (batch.empty() || budget + approx_size(p.front()) <= max_bundle_size_)) {
+      budget += approx_size(p.front());
+      batch.push_back(std::move(p.front()));
+      p.pop_front();
+    }
+    c->pending_bytes -= budget;
+  }
+  codec::Writer w(budget + 1024);
   auto add_frame = [&](const Address& dest, std::span<const Message> msgs) {
     size_t pos = w.size();
     w.u32(0);
@@ -377,24 +390,13 @@ void Tcp::flush(const ConnPtr& c) {
     add_frame(Address(), std::span(&hello, 1));
     c->hello_sent = true;
   }
-  if (!c->retiring) {
-    // Bundle: runs of messages with the same destination become one frame each, up to
-    // max_bundle_size bytes per write (at least one message).
-    auto& p = c->pending;
-    size_t i = 0, budget = 0;
-    while (i < p.size() && (i == 0 || budget < max_bundle_size_)) {
-      size_t j = i;
-      while (j < p.size() && p[j].dest() == p[i].dest() &&
-             (j == i || budget + approx_size(p[j]) <= max_bundle_size_))
-        budget += approx_size(p[j++]);
-      add_frame(p[i].dest(), std::span(p.data() + i, j - i));
-      i = j;
-    }
-    size_t taken = 0;
-    for (size_t k = 0; k < i; ++k)
-      taken += approx_size(p[k]);
-    p.erase(p.begin(), p.begin() + static_cast<long>(i));
-    c->pending_bytes -= taken;
+  // ...and encode each run of messages with the same destination as one frame.
+  for (size_t i = 0; i < batch.size();) {
+    size_t j = i + 1;
+    while (j < batch.size() && batch[j].dest() == batch[i].dest())
+      ++j;
+    add_frame(batch[i].dest(), std::span(batch.data() + i, j - i));
+    i = j;
   }
   if (w.size() == 0) return;
   c->wbuf = w.take();
