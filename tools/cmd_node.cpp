@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "config/config_error.hpp"
+#include "protocols/raft/client_protocol.hpp"
 #include "tools/channel_factory.hpp"
 #include "tools/commands.hpp"
+#include "tools/raft_services.hpp"
 
 namespace cohort::tools {
 
@@ -37,7 +39,9 @@ int run_node(const NodeOptions& o) {
 
   std::unique_ptr<Channel> ch;
   try {
-    ch = make_channel(o.config, parse_overrides(o.definitions), o.name);
+    Overrides overrides = parse_overrides(o.definitions);
+    default_raft_overrides(overrides, o.name);
+    ch = make_channel(o.config, overrides, o.name);
   } catch (const ConfigError& e) {
     std::cerr << e.what() << '\n';
     return 1;
@@ -49,7 +53,38 @@ int run_node(const NodeOptions& o) {
     std::fputs(fmt::format("view {}\n", v.to_string()).c_str(), stdout);
     std::fflush(stdout);
   });
-  ch->connect(o.cluster);
+  // With REPLICATION in the stack the member serves the blocks and reports leader changes.
+  auto raft = attach_raft_services(*ch);
+  if (raft) {
+    raft->handle->on_leader_change([](const raft::LeaderChanged& lc) {
+      std::string line = lc.leader.empty() ? fmt::format("leader none term {}\n", lc.term)
+                                           : fmt::format("leader {} term {}\n", lc.leader, lc.term);
+      std::fputs(line.c_str(), stdout);
+      std::fflush(stdout);
+    });
+  }
+  try {
+    ch->connect(o.cluster);
+  } catch (const std::exception& e) {
+    std::cerr << "cannot start: " << e.what() << '\n';
+    return 1;
+  }
+  if (raft) {
+    std::string error;
+    uint16_t port = 0;
+    ch->invoke([&] {
+      Event ev(raft::raft_event::status);
+      error = std::any_cast<raft::RaftStatus>(ch->stack().down(ev)).error;
+      if (auto* c = dynamic_cast<raft::ClientProtocol*>(ch->stack().find("CLIENT")))
+        port = c->client_port();
+    });
+    if (!error.empty()) {
+      std::cerr << "cannot start: " << error << '\n';
+      return 1;
+    }
+    if (port) std::fputs(fmt::format("client port {}\n", port).c_str(), stdout);
+    std::fflush(stdout);
+  }
   int sig = 0;
   sigwait(&signals, &sig);
   ch->close();

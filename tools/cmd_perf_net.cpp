@@ -28,6 +28,7 @@
 #include "stack/asio_runtime.hpp"
 #include "stack/channel.hpp"
 #include "tools/commands.hpp"
+#include "tools/perf_net_udp.hpp"
 
 namespace cohort::tools {
 
@@ -198,8 +199,8 @@ void add_perf_net_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* cmd = parent->add_subcommand(
       "net", "Throughput between two channels over a transport, next to plain Asio sockets");
-  cmd->add_option("--transport", o->transport, "Transport to measure (tcp)")
-      ->check(CLI::IsMember({"tcp"}))
+  cmd->add_option("--transport", o->transport, "Transport to measure (tcp, udp)")
+      ->check(CLI::IsMember({"tcp", "udp"}))
       ->capture_default_str();
   cmd->add_option("--size", o->sizes, "Message size in bytes (repeatable; default 100 1024 61440)");
   cmd->add_option("--count", o->count, "Messages per run (default: about 200 MB worth)");
@@ -208,6 +209,10 @@ void add_perf_net_command(CLI::App& app) {
         o->sizes.empty() ? std::vector<size_t>{100, 1024, 60 * 1024} : o->sizes;
     fmt::print("perf net: {} between two channels on 127.0.0.1 (one loop thread each)\n",
                o->transport);
+    if (o->transport == "udp") {
+      run_perf_net_udp(sizes, o->count, &default_count);
+      std::exit(0);
+    }
     for (size_t size : sizes) {
       uint64_t count = o->count ? o->count : default_count(size);
       fmt::print("{} messages of {} B:\n", count, size);

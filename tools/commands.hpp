@@ -8,9 +8,13 @@ namespace cohort::tools {
 
 void add_version_command(CLI::App& app);
 void add_check_command(CLI::App& app);
+/// `cohort perf stack`: the message-path benchmark (tools/cmd_perf_stack.cpp).
+void add_perf_stack_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_node_command(CLI::App& app);
 void add_perf_net_command(CLI::App& app);
+/// `cohort kv`, `cohort counter`, `cohort lock`: shells over RemoteClient (tools/cmd_shells.cpp).
+void add_shell_commands(CLI::App& app);
 /// `cohort perf encrypt`: SYM_ENCRYPT overhead (tools/cmd_perf_encrypt.cpp).
 void add_perf_encrypt_command(CLI::App& app);
 

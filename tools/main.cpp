@@ -10,9 +10,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   cohort::tools::add_version_command(app);
   cohort::tools::add_check_command(app);
+  cohort::tools::add_perf_stack_command(app);
   cohort::tools::add_demo_command(app);
   cohort::tools::add_node_command(app);
   cohort::tools::add_perf_net_command(app);
+  cohort::tools::add_shell_commands(app);
   cohort::tools::add_perf_encrypt_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
