@@ -325,6 +325,7 @@ void DnsPing::resolve() {
               std::string value(reinterpret_cast<const char*>(t->txt), t->length);
               std::replace(value.begin(), value.end(), ' ', ',');
               std::replace(value.begin(), value.end(), '\t', ',');
+              std::replace(value.begin(), value.end(), '"', ',');  // quoted values
               // One value at a time, so one bad value spoils only itself.
               size_t start = 0;
               while (start <= value.size()) {
