@@ -10,6 +10,7 @@
 #include "blocks/counter_service.hpp"
 #include "blocks/lock_service.hpp"
 #include "blocks/raft_handle.hpp"
+#include "blocks/replicated_map.hpp"
 #include "protocols/raft/client_protocol.hpp"
 #include "protocols/raft/election_protocol.hpp"
 #include "protocols/raft/log/memory_log_store.hpp"
@@ -27,6 +28,7 @@ struct BlockNode {
   std::unique_ptr<RaftHandle> handle;
   CounterService* counters = nullptr;
   LockService* locks = nullptr;
+  ReplicatedMap<std::string, std::string>* map = nullptr;
 
   void start(const std::string& members, SessionConfig cfg = {}) {
     auto stack = std::make_unique<ProtocolStack>(rt);
@@ -46,6 +48,7 @@ struct BlockNode {
     handle = std::make_unique<RaftHandle>(*ch, cfg);
     counters = &handle->add_service("counter", std::make_unique<CounterService>());
     locks = &handle->add_service("lock", std::make_unique<LockService>());
+    map = &handle->add_service("map", std::make_unique<ReplicatedMap<std::string, std::string>>());
     ch->connect("blocks", nullptr);
   }
   void crash() {
