@@ -30,6 +30,12 @@ enum Type : int {
   /// to a physical address whose logical address may be unknown (discovery requests). The
   /// message's dest is ignored (sent as a group message); dropped and counted if unreachable.
   send_to_physical = 14,
+  // 20..29: membership (UNICAST, NAKACK, GMS, FD_ALL, VERIFY_SUSPECT, MERGE).
+  /// up (GMS), arg: View: the view_change that follows right after is a merge view.
+  merge_view = 20,
+  /// up (MERGE → GMS), arg: View: the merge leader's GMS installs this view (a merge view) on
+  /// every member it lists. Ignored unless this member coordinates its current view.
+  install_merge_view = 21,
   raft = 100,                ///< 100..199 reserved for the Raft protocols
   user = 1000,
 };
