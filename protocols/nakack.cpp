@@ -29,6 +29,7 @@ void NakackHeader::encode(codec::Writer& w) const {
       }
       break;
     case stable:
+      w.varint(low);
       w.varint(digest.size());
       for (auto& [a, s] : digest) {
         a.encode(w);
@@ -53,6 +54,7 @@ HeaderPtr NakackHeader::decode(codec::Reader& r) {
       h->ranges.emplace_back(a, a + len);
     }
   } else {
+    h->low = r.varint();
     uint64_t n = r.varint_max(std::min<uint64_t>(max_wire_entries, r.remaining()), "digest too long");
     for (uint64_t i = 0; i < n && r.ok(); ++i) {
       Address a = Address::decode(r);
@@ -283,9 +285,14 @@ void Nakack::handle_stable(const Address& src, const NakackHeader& h) {
   d.clear();
   for (auto& [a, s] : h.digest) {
     d[a] = s;
-    // The sender's own entry is its highest seqno sent: reveals a lost last message.
-    if (a == src) {
+    // The sender's own entry is its highest seqno sent: reveals a lost last message, even when
+    // it was the first one we would have had from this member (no window yet).
+    if (a == src && s > 0) {
       auto it = windows_.find(src);
+      if (it == windows_.end() && std::find(view_.begin(), view_.end(), src) != view_.end()) {
+        it = windows_.try_emplace(src).first;
+        it->second.next_expected = std::max<uint64_t>(h.low, 1);
+      }
       if (it != windows_.end()) it->second.highest_seen = std::max(it->second.highest_seen, s);
     }
   }
@@ -340,6 +347,7 @@ void Nakack::send_xmit_reqs() {
 
 void Nakack::send_stable() {
   auto h = std::make_shared<NakackHeader>(NakackHeader::stable);
+  h->low = low();
   h->digest.emplace_back(local_, seqno_);
   for (auto& [sender, w] : windows_)
     h->digest.emplace_back(sender, w.next_expected - 1);

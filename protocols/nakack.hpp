@@ -7,9 +7,10 @@
 // the highest one they have seen; the sender retransmits them by unicast.
 //
 // STABLE: every `stable_interval` each member multicasts its digest — for every sender, the
-// highest seqno it delivered in order (its own entry is the highest seqno it sent, which also
-// reveals a lost last message to receivers). A sender purges from its buffer what every member of
-// the current view has delivered. Each data message carries `low`, the lowest seqno still in the
+// highest seqno it delivered in order (its own entry is the highest seqno it sent, which reveals
+// a lost last message to receivers; the digest's `low` lets a receiver that never got any
+// message of that member start). A sender purges from its buffer what every member of the
+// current view has delivered. Each data message carries `low`, the lowest seqno still in the
 // sender's buffer: a receiver without state for that sender starts there, and a receiver that is
 // behind `low` skips what can no longer be retransmitted (a member that was not in the sender's
 // view then; counted as `missing_skipped`).
@@ -39,7 +40,7 @@ class NakackHeader : public Header {
   explicit NakackHeader(Type t) : type(t) {}
   Type type;
   uint64_t seqno = 0;  ///< msg
-  uint64_t low = 0;    ///< msg: lowest seqno in the sender's buffer
+  uint64_t low = 0;    ///< msg, stable: lowest seqno in the sender's buffer
   std::vector<std::pair<uint64_t, uint64_t>> ranges;     ///< xmit_req: [first, last] missing
   std::vector<std::pair<Address, uint64_t>> digest;      ///< stable: sender → highest delivered
   void encode(codec::Writer& w) const override;

@@ -310,13 +310,21 @@ TEST_CASE("MERGE: a partition yields two views; healing it yields one merged vie
     c.check_view_invariants();
     // Traffic still flows reliably in the merged view.
     c.send(*c.nodes[4], Address(), "after-merge");
-    CHECK(c.world.run_until(
+    bool flowed = c.world.run_until(
         [&] {
           for (auto& n : c.nodes)
             if (count_from(*n, *c.nodes[4]) == 0) return false;
           return true;
         },
-        10s));
+        10s);
+    CHECK_MESSAGE(flowed, "seed ", seed, ": a multicast after the merge did not reach everybody");
+    if (!flowed)
+      for (auto& n : c.nodes)
+        MESSAGE(n->name, " got ", count_from(*n, *c.nodes[4]), " view ", n->view()->to_string(),
+                " delivered(N4)=", n->find<Nakack>()->delivered(c.nodes[4]->addr),
+                " dups=", n->find<Nakack>()->stat("duplicates"),
+                " skipped=", n->find<Nakack>()->stat("missing_skipped"),
+                " xmit_reqs=", n->find<Nakack>()->stat("xmit_reqs_sent"));
   }
 }
 
