@@ -1,5 +1,6 @@
 #include "protocols/fd_all.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "stack/protocol_ids.hpp"
@@ -113,7 +114,7 @@ void FdAll::check() {
   std::vector<Address> newly;
   for (auto& [a, t] : last_heard_)
     if (now - t >= timeout_) newly.push_back(a);  // raised again while silent (as JGroups)
-  std::sort(newly.begin(), newly.end());  // deterministic order (unordered_map)
+  std::sort(newly.begin(), newly.end());          // deterministic order (unordered_map)
   for (auto& a : newly) {
     suspected_.insert(a);
     ++suspects_raised_;

@@ -58,7 +58,7 @@ HeaderPtr GmsHeader::decode(codec::Reader& r) {
 }
 
 std::string GmsHeader::to_string() const {
-  static const char* names[] = {"?",    "join_req", "join_wait",  "view",
+  static const char* names[] = {"?",        "join_req",    "join_wait", "view",
                                 "view_ack", "view_reject", "leave_req"};
   return fmt::format("GMS {}", names[type]);
 }
@@ -237,8 +237,7 @@ void Gms::join_round() {
       if (a != local_) found.push_back(a);
   bool waited = join_attempts_ >= 2;  // discovery had one join_timeout to find members
   bool lowest = std::all_of(found.begin(), found.end(), [&](auto& a) { return local_ < a; });
-  if (waited && (found.empty() || (lowest && !saw_cluster_) ||
-                 join_attempts_ > max_join_attempts_))
+  if (waited && (found.empty() || (lowest && !saw_cluster_) || join_attempts_ > max_join_attempts_))
     return become_singleton();
   if (known_coord_) {
     send(known_coord_, std::make_shared<GmsHeader>(GmsHeader::join_req));

@@ -78,8 +78,8 @@ void Merge::init() {
 
 void Merge::start() {
   running_ = true;
-  round_timer_ =
-      runtime().schedule(runtime().random_between(min_interval_, max_interval_), [this] { round(); });
+  round_timer_ = runtime().schedule(runtime().random_between(min_interval_, max_interval_),
+                                    [this] { round(); });
 }
 
 void Merge::stop() {
@@ -114,8 +114,8 @@ void Merge::round() {
     ++infos_sent_;
     send(Address(), std::move(h));
   }
-  round_timer_ =
-      runtime().schedule(runtime().random_between(min_interval_, max_interval_), [this] { round(); });
+  round_timer_ = runtime().schedule(runtime().random_between(min_interval_, max_interval_),
+                                    [this] { round(); });
 }
 
 void Merge::maybe_lead() {

@@ -47,7 +47,8 @@ HeaderPtr NakackHeader::decode(codec::Reader& r) {
     h->seqno = r.varint();
     h->low = r.varint();
   } else if (t == xmit_req) {
-    uint64_t n = r.varint_max(std::min<uint64_t>(max_wire_entries, r.remaining()), "too many ranges");
+    uint64_t n =
+        r.varint_max(std::min<uint64_t>(max_wire_entries, r.remaining()), "too many ranges");
     for (uint64_t i = 0; i < n && r.ok(); ++i) {
       uint64_t a = r.varint(), len = r.varint();
       if (a + len < a) return r.fail("range overflow"), nullptr;
@@ -55,7 +56,8 @@ HeaderPtr NakackHeader::decode(codec::Reader& r) {
     }
   } else {
     h->low = r.varint();
-    uint64_t n = r.varint_max(std::min<uint64_t>(max_wire_entries, r.remaining()), "digest too long");
+    uint64_t n =
+        r.varint_max(std::min<uint64_t>(max_wire_entries, r.remaining()), "digest too long");
     for (uint64_t i = 0; i < n && r.ok(); ++i) {
       Address a = Address::decode(r);
       h->digest.emplace_back(std::move(a), r.varint());
@@ -86,8 +88,8 @@ Nakack::Nakack()
       xmit_reqs_sent_(counter("xmit_reqs_sent", "negative acks (XMIT_REQ) sent")),
       xmit_reqs_received_(counter("xmit_reqs_received", "negative acks received")),
       xmits_sent_(counter("xmits_sent", "messages retransmitted")),
-      xmits_unavailable_(counter("xmits_unavailable",
-                                 "retransmissions asked for messages already purged")),
+      xmits_unavailable_(
+          counter("xmits_unavailable", "retransmissions asked for messages already purged")),
       recv_window_full_(counter("recv_window_full",
                                 "messages dropped: beyond max_recv_window (retransmitted later)")),
       missing_skipped_(counter("missing_skipped",

@@ -41,8 +41,8 @@ class NakackHeader : public Header {
   Type type;
   uint64_t seqno = 0;  ///< msg
   uint64_t low = 0;    ///< msg, stable: lowest seqno in the sender's buffer
-  std::vector<std::pair<uint64_t, uint64_t>> ranges;     ///< xmit_req: [first, last] missing
-  std::vector<std::pair<Address, uint64_t>> digest;      ///< stable: sender → highest delivered
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;  ///< xmit_req: [first, last] missing
+  std::vector<std::pair<Address, uint64_t>> digest;   ///< stable: sender → highest delivered
   void encode(codec::Writer& w) const override;
   static HeaderPtr decode(codec::Reader& r);
   std::string to_string() const override;

@@ -56,7 +56,8 @@ void unicast_scenario(uint64_t seed, int per_peer, uint64_t* window_full = nullp
       Duration at{0};
       for (int k = 0; k < per_peer; ++k) {
         at += s->rt->random_between(0us, 1ms);
-        s->rt->schedule(at, [&c, sp, dest, k] { c.send(*sp, dest, fmt::format("{}:{}", sp->name, k)); });
+        s->rt->schedule(
+            at, [&c, sp, dest, k] { c.send(*sp, dest, fmt::format("{}:{}", sp->name, k)); });
       }
     }
   auto done = [&] {
@@ -225,8 +226,7 @@ TEST_CASE("GMS: members that start together agree on one view; views agree every
     MCluster c(static_cast<uint64_t>(s), full);
     c.world.network().defaults = sim::LinkFaults{0.05, 0.05, 100us, 3ms};
     start_cluster(c, 5, 1s);
-    bool ok = c.world.run_until(
-        [&] { return c.live().size() == 5 && c.all_live_agree(); }, 30s);
+    bool ok = c.world.run_until([&] { return c.live().size() == 5 && c.all_live_agree(); }, 30s);
     CHECK_MESSAGE(ok, "seed ", s, ": no common view of 5 after 30s");
     c.world.run_for(3s);  // stays stable: no spurious suspicion or merge
     CHECK_MESSAGE(c.all_live_agree(), "seed ", s);
@@ -247,8 +247,8 @@ TEST_CASE("GMS: a graceful leave installs a view without the member before FD_AL
       if ((s % 2 == 1) == (n->addr == coord)) target = n.get();
     Duration t0 = c.world.now();
     c.leave(*target);
-    bool ok = c.world.run_until([&] { return c.all_live_agree() && c.live()[0]->view()->size() == 3; },
-                                5s);
+    bool ok = c.world.run_until(
+        [&] { return c.all_live_agree() && c.live()[0]->view()->size() == 3; }, 5s);
     CHECK_MESSAGE(ok, "seed ", 100 + s);
     CHECK_MESSAGE(c.world.now() - t0 < 900ms, "seed ", 100 + s);  // below FD_ALL's timeout (1s)
     c.check_view_invariants();
@@ -297,8 +297,8 @@ TEST_CASE("MERGE: a partition yields two views; healing it yields one merged vie
     std::vector<MNode*> left{c.nodes[0].get(), c.nodes[1].get(), c.nodes[2].get()};
     std::vector<MNode*> right{c.nodes[3].get(), c.nodes[4].get()};
     c.world.network().partition({{"N0", "N1", "N2"}, {"N3", "N4"}});
-    bool split = c.world.run_until([&] { return MCluster::agree(left) && MCluster::agree(right); },
-                                   20s);
+    bool split =
+        c.world.run_until([&] { return MCluster::agree(left) && MCluster::agree(right); }, 20s);
     CHECK_MESSAGE(split, "seed ", seed, ": no two views");
     c.world.network().heal();
     bool merged = c.world.run_until([&] { return c.all_live_agree(); }, 30s);
@@ -337,8 +337,9 @@ TEST_CASE("GMS: a crashed member restarts (new address) and joins again") {
     c.crash(*c.nodes[2]);
     REQUIRE(c.world.run_until([&] { return c.all_live_agree(); }, 10s));
     c.start_now(*c.nodes[2]);
-    CHECK_MESSAGE(c.world.run_until([&] { return c.live().size() == 5 && c.all_live_agree(); }, 20s),
-                  "seed ", 400 + s);
+    CHECK_MESSAGE(
+        c.world.run_until([&] { return c.live().size() == 5 && c.all_live_agree(); }, 20s), "seed ",
+        400 + s);
     c.check_view_invariants();
   }
 }
