@@ -207,9 +207,13 @@ void ReplicationProtocol::apply_committed() {
     if (!r.ok()) return fail("snapshot without cluster time");
     cluster_time_ms_ = t;
     if (sm_) sm_->restore(data.slice(8, data.size() - 8));
+    sm_applied_ = batch.snapshot->first.last_index;
   }
   for (const Entry& e : batch.entries) {
     ++applied_;
+    // Reads and CLIENT replies triggered by the events below must see exactly the entries
+    // applied so far, not the whole batch the core handed out.
+    sm_applied_ = e.index;
     if (e.type != EntryType::command) continue;
     codec::Reader r(e.data);
     uint64_t stamp = r.u64();
@@ -288,7 +292,7 @@ RaftStatus ReplicationProtocol::status() const {
   s.term = ts.term;
   s.role = ts.role;
   s.commit_index = core_->commit_index();
-  s.applied_index = core_->applied_index();
+  s.applied_index = sm_applied_;
   s.last_index = core_->last_index();
   s.durable_index = store_->durable_index();
   s.commit_in_term = s.commit_index > 0 && store_->last_index() >= s.commit_index &&
@@ -371,7 +375,7 @@ std::any ReplicationProtocol::down(Event& ev) {
     case raft_event::query: {
       QueryResult q;
       if (core_) {
-        q.applied_index = core_->applied_index();
+        q.applied_index = sm_applied_;
         q.commit_index = core_->commit_index();
       }
       if (sm_) q.result = sm_->query(ev.get<Buffer>());

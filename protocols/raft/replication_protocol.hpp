@@ -89,6 +89,7 @@ class ReplicationProtocol : public Protocol {
   bool drive_again_ = false;
   std::string error_;             ///< set when the log store failed; the member stops taking part
   uint64_t cluster_time_ms_ = 0;  ///< from the last applied stamp
+  Index sm_applied_ = 0;          ///< last entry applied to the state machine
   // Leader stamping: cluster_time continues from base at leadership start.
   uint64_t stamp_base_ms_ = 0;
   Duration stamp_epoch_{0};

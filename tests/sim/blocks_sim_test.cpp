@@ -129,3 +129,36 @@ TEST_CASE("no leader: a request fails with no_leader instead of hanging") {
   CHECK((result == make_error_code(ClientErrc::no_leader) ||
          result == make_error_code(ClientErrc::timeout)));
 }
+
+TEST_CASE("a linearizable read after acknowledged writes sees all of them (batched apply)") {
+  for (uint64_t seed = 20; seed < 30; ++seed) {
+    BlockCluster c(seed);
+    REQUIRE(c.world.run_until([&] { return c.leader() != nullptr; }, 5s));
+    int64_t acked = 0;
+    int pending = 0;
+    // Many concurrent increments from every member: the leader commits and applies them in
+    // batches, and each acknowledgement is sent while the rest of the batch is being applied.
+    for (auto& nd : c.nodes)
+      for (int i = 0; i < 30; ++i) {
+        ++pending;
+        nd.handle->submit("counter", counter_codec::increment_and_get("c"),
+                          [&](std::error_code ec, Buffer) {
+                            --pending;
+                            acked += !ec;
+                          });
+      }
+    REQUIRE(c.world.run_until([&] { return pending == 0; }, 10s));
+    for (auto& nd : c.nodes) {
+      int64_t value = -1;
+      bool done = false;
+      nd.handle->read("counter", counter_codec::get("c"), ReadMode::linearizable,
+                      [&](std::error_code ec, ReadOutcome out) {
+                        done = true;
+                        if (!ec) value = counter_codec::decode_value(out.result).value;
+                      });
+      REQUIRE(c.world.run_until([&] { return done; }, 5s));
+      INFO("seed " << seed << " member " << nd.id);
+      CHECK(value == acked);
+    }
+  }
+}
