@@ -13,7 +13,7 @@ RaftHandle::RaftHandle(Channel& channel, SessionConfig config)
   sm_ = std::make_unique<SessionStateMachine>(std::move(registry), config_);
   for (auto& p : channel_.stack().protocols())
     if (auto* a = p->find_attribute("raft_id")) raft_id_ = a->get();
-  channel_.on_event([this](const Event& ev) { on_event(ev); });
+  event_listener_ = channel_.on_event([this](const Event& ev) { on_event(ev); });
   std::string owner = raft_id_.empty() ? channel_.stack().protocols().front()->name() : raft_id_;
   submitter_ = std::make_unique<SessionSubmitter>(
       owner, config_, channel_.runtime(),
@@ -36,7 +36,7 @@ RaftHandle::RaftHandle(Channel& channel, SessionConfig config)
 
 RaftHandle::~RaftHandle() {
   *alive_ = false;
-  channel_.on_event(nullptr);
+  channel_.remove_event_listener(event_listener_);
 }
 
 void RaftHandle::on_event(const Event& ev) {

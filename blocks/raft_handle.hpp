@@ -87,6 +87,7 @@ class RaftHandle : public BlockClient {
   std::unique_ptr<SessionStateMachine> sm_;
   std::string raft_id_;
   std::unique_ptr<SessionSubmitter> submitter_;  // loop thread only
+  uint64_t event_listener_ = 0;
   std::vector<LeaderListener> leader_listeners_;
   std::map<std::string, std::vector<NotificationListener>> notification_listeners_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -26,8 +26,9 @@ class Channel::Top : public Protocol {
         ch_.view_ = v;
       }
       if (ch_.on_view_) ch_.on_view_(v);
-    } else if (ch_.on_event_) {
-      ch_.on_event_(ev);
+    } else {
+      for (auto& [id, h] : ch_.on_event_)
+        h(ev);
     }
     return {};
   }

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "stack/protocol_stack.hpp"
 #include "stack/view.hpp"
@@ -35,8 +36,11 @@ class Channel {
   /// Handlers (set before connect). Messages and views arrive on the loop thread.
   void on_message(MessageHandler h);
   void on_view(ViewHandler h);
-  /// Any other event that reaches the top of the stack (e.g. LEADER_CHANGED).
-  void on_event(EventHandler h);
+  /// Any other event that reaches the top of the stack (e.g. LEADER_CHANGED). Listeners are
+  /// added, not replaced; the id removes one (nullptr removes all). Add and remove before connect
+  /// or on the loop.
+  uint64_t on_event(EventHandler h);
+  void remove_event_listener(uint64_t id);
 
   /// Picks an address, starts the stack and joins `cluster`; `done` runs on the loop.
   void connect(std::string cluster, Done done);
@@ -70,7 +74,8 @@ class Channel {
   enum class State { idle, connected, closed } state_ = State::idle;
   MessageHandler on_message_;
   ViewHandler on_view_;
-  EventHandler on_event_;
+  std::vector<std::pair<uint64_t, EventHandler>> on_event_;
+  uint64_t next_listener_id_ = 0;
 };
 
 }  // namespace cohort
