@@ -11,6 +11,7 @@
 #include "protocols/raft/raft_header.hpp"
 #include "protocols/raft/state_machine.hpp"
 #include "stack/protocol_ids.hpp"
+#include "stack/transport.hpp"
 #include "stack/view.hpp"
 
 namespace cohort::raft {
@@ -36,7 +37,8 @@ ReplicationProtocol::ReplicationProtocol()
       applied_(counter("applied", "entries applied to the state machine")),
       syncs_(counter("syncs", "log store syncs (group commits)")),
       snapshots_(counter("snapshots", "snapshots taken")),
-      malformed_(counter("malformed", "replication messages that failed to decode")) {
+      malformed_(counter("malformed", "replication messages that failed to decode")),
+      multicasts_(counter("multicast_appends", "AppendEntries sent once to the group")) {
   declare("members", members_, "the initial voters, by raft id (A,B,C)", true);
   declare("raft_id", raft_id_, "this member's raft id", true);
   declare("log", log_, "log store: memory or file");
@@ -69,8 +71,6 @@ void ReplicationProtocol::init() {
   bootstrap_ = make_configuration(voters);
   // A member not in `members` starts with an empty configuration and waits to be added.
   if (!bootstrap_.contains(raft_id_)) bootstrap_ = Configuration{};
-  if (multicast_append_)
-    spdlog::warn("REPLICATION: multicast_append is not implemented yet; ignored");
 }
 
 void ReplicationProtocol::start() {
@@ -149,8 +149,7 @@ void ReplicationProtocol::drive() {
     try {
       core_->flush();
       election_.flush_election();  // term/vote durable before any replication message
-      for (auto& m : core_->take_messages())
-        send(m);
+      send_all(core_->take_messages());
       maybe_sync();
       apply_committed();
       maybe_snapshot();
@@ -165,6 +164,40 @@ void ReplicationProtocol::drive() {
     was_leader_ = leader;
   } while (drive_again_ && error_.empty());
   driving_ = false;
+}
+
+void ReplicationProtocol::send_all(std::vector<raft::Message> msgs) {
+  if (!multicast_) {
+    for (auto& m : msgs)
+      send(m);
+    return;
+  }
+  // multicast_append: identical AppendEntries for several followers go out once, to the group
+  // (thesis §10.2 notes the leader's outgoing bandwidth as the bottleneck of large clusters).
+  // A follower that misses it falls behind and is repaired by the normal rejection path.
+  std::vector<bool> sent(msgs.size(), false);
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    if (sent[i]) continue;
+    const auto* a = std::get_if<AppendRequest>(&msgs[i].body);
+    size_t same = 0;
+    if (a && !a->entries.empty())
+      for (size_t j = i + 1; j < msgs.size(); ++j)
+        if (!sent[j])
+          if (const auto* b = std::get_if<AppendRequest>(&msgs[j].body); b && *a == *b) {
+            sent[j] = true;
+            ++same;
+          }
+    if (same == 0) {
+      send(msgs[i]);
+      continue;
+    }
+    raft::Message group = msgs[i];
+    group.to.clear();
+    cohort::Message msg(Address(), encode_message(group));
+    msg.put_header(protocol_id::replication, RaftHeader::instance());
+    ++multicasts_;
+    down_protocol()->down(msg);
+  }
 }
 
 void ReplicationProtocol::send(const raft::Message& m) {
@@ -308,7 +341,8 @@ void ReplicationProtocol::handle(const cohort::Message& msg) {
   raft::Message m;
   std::string error;
   if (!decode_message(msg.payload(), m, &error)) return void(++malformed_);
-  if (m.to != raft_id_) return;
+  // An empty `to` is a multicast AppendEntries for every follower; our own comes back to us.
+  if (m.from == raft_id_ || (m.to != raft_id_ && !m.to.empty())) return;
   addresses_.learn(m.from, msg.src());
   try {
     core_->step(m);

@@ -12,6 +12,7 @@
 // the last applied stamp, so time-based expiry (sessions, locks) is decided by the log, not by
 // any member's clock. Entries carry [u64 cluster_time_ms][command].
 #include <memory>
+#include <vector>
 
 #include "protocols/raft/core/config.hpp"
 #include "protocols/raft/raft_events.hpp"
@@ -52,6 +53,7 @@ class ReplicationProtocol : public Protocol {
   /// After any change: election flush, replication flush + send, sync, apply, auto-snapshot.
   void drive();
   void send(const raft::Message& m);
+  void send_all(std::vector<raft::Message> msgs);
   void maybe_sync();
   void apply_committed();
   void maybe_snapshot();
@@ -101,6 +103,8 @@ class ReplicationProtocol : public Protocol {
   uint64_t& syncs_;
   uint64_t& snapshots_;
   uint64_t& malformed_;
+  uint64_t& multicasts_;
+  bool multicast_ = false;  ///< multicast_append and the transport can multicast
 };
 
 }  // namespace cohort::raft
