@@ -221,6 +221,7 @@ void Gms::start_join() {
   joining_ = true;
   joined_ = false;
   join_attempts_ = 0;
+  rounds_asked_ = 0;
   saw_cluster_ = false;
   known_coord_ = Address();
   join_round();
@@ -237,8 +238,12 @@ void Gms::join_round() {
       if (a != local_) found.push_back(a);
   bool waited = join_attempts_ >= 2;  // discovery had one join_timeout to find members
   bool lowest = std::all_of(found.begin(), found.end(), [&](auto& a) { return local_ < a; });
-  if (waited && (found.empty() || (lowest && !saw_cluster_) || join_attempts_ > max_join_attempts_))
+  // The tie-break needs one round of asking first: a member that is lowest but has not asked yet
+  // may be facing an existing cluster (its coordinator answers with a view, others JOIN_WAIT).
+  if (waited && (found.empty() || (lowest && !saw_cluster_ && rounds_asked_ > 0) ||
+                 join_attempts_ > max_join_attempts_))
     return become_singleton();
+  if (!found.empty()) ++rounds_asked_;
   if (known_coord_) {
     send(known_coord_, std::make_shared<GmsHeader>(GmsHeader::join_req));
     known_coord_ = Address();

@@ -6,8 +6,9 @@
 // discovery, or SIM's simulated cluster) and sends JOIN_REQ to them every `join_timeout`. The
 // coordinator queues the joiner; a member that is in a view but is not its coordinator answers
 // JOIN_WAIT (naming its coordinator), and the next request goes there. A member that finds nobody
-// after one `join_timeout`, or that is the lowest address among members that are all still
-// joining, or that got no view after `max_join_attempts` rounds, becomes a singleton coordinator
+// after one `join_timeout`, or that is the lowest address among members that all stayed silent
+// (still joining) for a round of JOIN_REQs, or that got no view after `max_join_attempts` rounds,
+// becomes a singleton coordinator
 // (MERGE joins such islands later).
 //
 // Views: the coordinator installs one view at a time: members minus leavers and suspected
@@ -99,6 +100,7 @@ class Gms : public Protocol {
   bool joined_ = false;
   bool joining_ = false;
   int join_attempts_ = 0;
+  int rounds_asked_ = 0;  // join rounds that sent JOIN_REQs
   Address known_coord_;
   bool saw_cluster_ = false;  // some member answered JOIN_WAIT: a cluster exists
   uint64_t max_view_id_ = 0;
