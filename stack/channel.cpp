@@ -56,8 +56,17 @@ void Channel::on_message(MessageHandler h) {
 void Channel::on_view(ViewHandler h) {
   on_view_ = std::move(h);
 }
-void Channel::on_event(EventHandler h) {
-  on_event_ = std::move(h);
+uint64_t Channel::on_event(EventHandler h) {
+  if (!h) {  // on_event(nullptr) removes every listener
+    on_event_.clear();
+    return 0;
+  }
+  on_event_.emplace_back(++next_listener_id_, std::move(h));
+  return next_listener_id_;
+}
+
+void Channel::remove_event_listener(uint64_t id) {
+  std::erase_if(on_event_, [id](const auto& e) { return e.first == id; });
 }
 
 void Channel::connect(std::string cluster, Done done) {
