@@ -11,6 +11,7 @@
 #include "protocols/raft/raft_header.hpp"
 #include "protocols/raft/state_machine.hpp"
 #include "stack/protocol_ids.hpp"
+#include "stack/protocol_stack.hpp"
 #include "stack/transport.hpp"
 #include "stack/view.hpp"
 
@@ -74,6 +75,11 @@ void ReplicationProtocol::init() {
 }
 
 void ReplicationProtocol::start() {
+  auto* transport = dynamic_cast<Transport*>(stack().bottom());
+  multicast_ = multicast_append_ && transport && transport->supports_multicast();
+  if (multicast_append_ && !multicast_)
+    spdlog::warn("REPLICATION {}: multicast_append needs a transport that can multicast; off",
+                 raft_id_);
   open();
 }
 

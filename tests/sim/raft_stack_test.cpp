@@ -54,6 +54,7 @@ struct RaftNode {
   RecordingMachine sm;
   std::unique_ptr<Channel> ch;
   raft::LeaderChanged last_leader;
+  bool multicast = false;
 
   void start(const std::string& members, uint64_t max_log_size = 64u << 20) {
     sm = RecordingMachine();
@@ -64,6 +65,7 @@ struct RaftNode {
     REQUIRE(repl->set_attribute("members", members).empty());
     REQUIRE(repl->set_attribute("raft_id", id).empty());
     REQUIRE(repl->set_attribute("max_log_size", fmt::format("{}", max_log_size)).empty());
+    REQUIRE(repl->set_attribute("multicast_append", multicast ? "true" : "false").empty());
     repl->use_store(disk);
     stack->add(std::move(repl));
     stack->init();
@@ -93,13 +95,15 @@ struct RaftNode {
 struct Cluster {
   SimWorld world;
   std::vector<RaftNode> nodes;
-  explicit Cluster(uint64_t seed, int n = 3) : world(seed), nodes(static_cast<size_t>(n)) {
+  explicit Cluster(uint64_t seed, int n = 3, bool multicast = false)
+      : world(seed), nodes(static_cast<size_t>(n)) {
     std::string members;
     for (int i = 0; i < n; ++i)
       members += fmt::format("{}{}", i ? "," : "", char('A' + i));
     for (int i = 0; i < n; ++i) {
       nodes[static_cast<size_t>(i)].id = std::string(1, char('A' + i));
       nodes[static_cast<size_t>(i)].rt = world.add_node(nodes[static_cast<size_t>(i)].id);
+      nodes[static_cast<size_t>(i)].multicast = multicast;
     }
     for (auto& nd : nodes)
       nd.start(members);
@@ -212,4 +216,29 @@ TEST_CASE("log compaction: a snapshot replaces the log and a lagging member inst
       [&] { return lagging->status().applied_index >= l->status().commit_index; }, 10s));
   CHECK(lagging->sm.applied.size() == l->sm.applied.size());
   c.check_agreement();
+}
+
+TEST_CASE("multicast_append: one group send per batch; lossy followers catch up by rejection") {
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    Cluster c(seed, 5, true);
+    c.world.network().defaults = LinkFaults{0.05, 0.02, 100us, 2ms};
+    REQUIRE(c.wait_leader());
+    RaftNode* l = c.leader();
+    for (int i = 0; i < 50; ++i) {
+      l->propose(fmt::format("m{}", i));
+      c.world.run_for(2ms);
+    }
+    INFO("seed " << seed);
+    CHECK(c.world.run_until(
+        [&] {
+          for (auto& nd : c.nodes)
+            if (nd.status().applied_index < l->status().commit_index ||
+                l->status().commit_index < 51)
+              return false;
+          return true;
+        },
+        10s));
+    CHECK(l->ch->stack().find("REPLICATION")->stat("multicast_appends") > 0);
+    c.check_agreement();
+  }
 }
