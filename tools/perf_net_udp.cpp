@@ -146,14 +146,9 @@ Result run_asio(size_t size, uint64_t count, bool batched) {
   std::thread reader([&] {
     std::vector<uint8_t> buf(65536);
     boost::system::error_code ec;
-    rx.non_blocking(true);
     uint64_t n = 0;
     while (!stop.load(std::memory_order_relaxed)) {
-      size_t got = rx.receive(asio::buffer(buf), 0, ec);
-      if (ec == asio::error::would_block) {
-        std::this_thread::yield();
-        continue;
-      }
+      size_t got = rx.receive(asio::buffer(buf), 0, ec);  // blocking; an empty datagram wakes it
       if (ec) break;
       // Count the length-prefixed messages in the datagram.
       size_t pos = 0;
@@ -191,6 +186,7 @@ Result run_asio(size_t size, uint64_t count, bool batched) {
   if (!stalled) wait_for(received, count);
   res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   stop = true;
+  tx.send_to(asio::buffer(datagram, 0), ep);  // wakes the reader
   reader.join();
   res.messages = received.load();
   res.bytes = res.messages * size;
