@@ -171,6 +171,8 @@ constexpr const char* counter_help =
 
 std::string run_counter(Connection& c, const Words& w) {
   const std::string& op = w[0];
+  if (op != "get" && op != "set" && op != "incr" && op != "decr" && op != "cas")
+    throw ShellError{fmt::format("unknown command: {} (try help)", op)};
   if (w.size() < 2) throw ShellError{fmt::format("usage: {} NAME ...", op)};
   Counter ctr(c.client(), w[1], "counter", c.timeout());
   if (op == "get") {
@@ -215,6 +217,8 @@ constexpr const char* lock_help =
 
 std::string run_lock(Connection& c, const Words& w) {
   const std::string& op = w[0];
+  if (op != "lock" && op != "try-lock" && op != "unlock" && op != "held")
+    throw ShellError{fmt::format("unknown command: {} (try help)", op)};
   if (w.size() < 2) throw ShellError{fmt::format("usage: {} NAME ...", op)};
   Lock& l = c.lock(w[1]);
   using T = std::optional<uint64_t>;
