@@ -24,8 +24,9 @@ void Discard::init() {
     if (!m.empty()) members_.insert(m);
 }
 
-bool Discard::drop(const Message& msg, double probability, const Address& peer) {
-  if (msg.dest().is_null() && peer.is_null()) return false;
+// `peer` is the destination going down (null for a group message, which no member filter
+// matches) and the source going up. discard_all and the probability apply to every message.
+bool Discard::drop(const Message&, double probability, const Address& peer) {
   if (discard_all_) return true;
   if (!peer.is_null() && members_.count(peer.name())) return true;
   if (probability <= 0) return false;

@@ -14,10 +14,15 @@ struct Loopback::Endpoint {
   Loopback* transport;  // touched only on the owner's loop; null once disconnected
   std::shared_ptr<Runtime> runtime;
   Address address;
-  std::mutex mu;  // guards inbox and drain_posted
+  uint64_t max_inbox = 0;  // the receiver's own limit (its max_inbox attribute)
+  std::mutex mu;           // guards inbox and drain_posted
   std::vector<Message> inbox;
   bool drain_posted = false;
   std::atomic<bool> open{true};
+  // Highest view id installed (owner's loop only). Asio runs work posted from inside a handler
+  // only after that handler returns, so a view posted by the member's own loop can run after a
+  // newer one posted from another loop: stale views are skipped.
+  uint64_t last_view_id = 0;
 };
 
 namespace {
@@ -35,11 +40,11 @@ std::map<std::string, Cluster>& registry() {
 
 // Delivers a copy of msg into the endpoint's inbox; posts a drain only when the inbox was empty,
 // so consecutive sends are coalesced into one batch on the receiver's loop.
-// Returns false when the inbox is full (counted as dropped by the sender).
-bool enqueue(const std::shared_ptr<Loopback::Endpoint>& ep, const Message& msg, uint64_t max_inbox,
+// Returns false when the receiver's inbox is full (counted as dropped by the sender).
+bool enqueue(const std::shared_ptr<Loopback::Endpoint>& ep, const Message& msg,
              void (Loopback::*drain)()) {
   std::lock_guard lock(ep->mu);
-  if (!ep->open || ep->inbox.size() >= max_inbox) return false;
+  if (!ep->open || ep->inbox.size() >= ep->max_inbox) return false;
   ep->inbox.push_back(msg);
   if (!ep->drain_posted) {
     ep->drain_posted = true;
@@ -59,7 +64,8 @@ void install_view(const std::string& cluster_name, Cluster& c) {
   View view(ViewId{members.front(), c.view_id}, members);
   for (auto& m : c.members) {
     m->runtime->post([ep = m, view] {
-      if (!ep->transport) return;
+      if (!ep->transport || view.id().id <= ep->last_view_id) return;
+      ep->last_view_id = view.id().id;
       Event ev(event::view_change, view);
       ep->transport->up_protocol()->up(ev);
     });
@@ -94,6 +100,7 @@ void Loopback::connect() {
   self_->transport = this;
   self_->runtime = stack().runtime_ptr();
   self_->address = local_;
+  self_->max_inbox = max_inbox_;
   std::lock_guard lock(registry_mu);
   Cluster& c = registry()[cluster_];
   c.members.push_back(self_);
@@ -130,10 +137,28 @@ void Loopback::drain_inbox() {
     self_->drain_posted = false;
   }
   if (msgs.empty()) return;
-  MessageBatch batch;
-  batch.messages = std::move(msgs);
-  batch.src = batch.messages.front().src();
-  deliver(batch);
+  // The inbox mixes senders and unicast/group messages; a batch promises one source and one
+  // destination, so deliver each run of messages that share both as its own batch.
+  auto same_run = [](const Message& a, const Message& b) {
+    return a.src() == b.src() && a.dest() == b.dest();
+  };
+  size_t begin = 0;
+  while (begin < msgs.size() && self_) {
+    size_t end = begin + 1;
+    while (end < msgs.size() && same_run(msgs[begin], msgs[end]))
+      ++end;
+    MessageBatch batch;
+    batch.src = msgs[begin].src();
+    batch.dest = msgs[begin].dest();
+    if (begin == 0 && end == msgs.size()) {
+      batch.messages = std::move(msgs);  // the common case: one run, no copy
+    } else {
+      batch.messages.assign(std::make_move_iterator(msgs.begin() + static_cast<long>(begin)),
+                            std::make_move_iterator(msgs.begin() + static_cast<long>(end)));
+    }
+    deliver(batch);
+    begin = end;
+  }
 }
 
 void Loopback::send_to_group(Message& msg) {
@@ -144,7 +169,7 @@ void Loopback::send_to_group(Message& msg) {
     targets = registry()[cluster_].members;
   }
   for (auto& t : targets)
-    if (!enqueue(t, msg, max_inbox_, &Loopback::drain_inbox)) ++dropped_;
+    if (!enqueue(t, msg, &Loopback::drain_inbox)) ++dropped_;
 }
 
 void Loopback::send_to_member(Message& msg) {
@@ -158,7 +183,7 @@ void Loopback::send_to_member(Message& msg) {
       if (m->address == msg.dest()) target = m;
     last_target_ = target;
   }
-  if (!target || !enqueue(target, msg, max_inbox_, &Loopback::drain_inbox)) ++dropped_;
+  if (!target || !enqueue(target, msg, &Loopback::drain_inbox)) ++dropped_;
 }
 
 }  // namespace cohort
