@@ -1,5 +1,6 @@
 // `cohort node --config FILE --name NAME [--cluster C] [-D NAME=VALUE]...`: runs one member until
-// SIGINT or SIGTERM and prints each view it sees as one line, `view [A, B, C] id=7`, flushed at
+// SIGINT or SIGTERM and prints each view it sees as one line, `view [A, B, C] id=7` (a merge view,
+// installed by GMS after MERGE healed a partition: `view [A, B, C] id=7 merge`), flushed at
 // once so that scripts can follow. A bad configuration: its error line on stderr, exit 1.
 #include <fmt/format.h>
 #include <signal.h>
@@ -49,8 +50,16 @@ int run_node(const NodeOptions& o) {
     std::cerr << e.what() << '\n';
     return 1;
   }
-  ch->on_view([](const View& v) {
-    std::fputs(fmt::format("view {}\n", v.to_string()).c_str(), stdout);
+  // GMS announces a merge view (event::merge_view) right before its view_change; both arrive on
+  // the channel's loop, so a plain flag carries the mark over.
+  auto merge_next = std::make_shared<bool>(false);
+  ch->on_event([merge_next](const Event& ev) {
+    if (ev.type == event::merge_view) *merge_next = true;
+  });
+  ch->on_view([merge_next](const View& v) {
+    std::string line = fmt::format("view {}{}\n", v.to_string(), *merge_next ? " merge" : "");
+    *merge_next = false;
+    std::fputs(line.c_str(), stdout);
     std::fflush(stdout);
   });
   // With REPLICATION in the stack the member serves the blocks and reports leader changes.

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# End-to-end: 5 `cohort node` processes on 127.0.0.1 over config/tcp-gms.xml (TCP, TCPPING, MERGE,
+# FD_ALL, VERIFY_SUSPECT, NAKACK, UNICAST, GMS).
+#   1. all 5 print the same view of 5;
+#   2. kill -9 one: the other 4 print the same view of 4 (without it) within FD_ALL timeout +
+#      timeout_check_interval + VERIFY_SUSPECT timeout + 2s of slack (3s + 0.5s + 1s + 2s);
+#   3. restart it (a new incarnation, same name and port): all 5 print the same view of 5 again.
+# Ports 8100..8104 (override with COHORT_E2E_GMS_PORT). Processes are stopped by PID only.
+# Usage: gms_nodes_test.sh PATH/TO/cohort
+set -u
+cohort="${1:?usage: $0 PATH/TO/cohort}"
+here="$(cd "$(dirname "$0")" && pwd)"
+config="$here/../../config/tcp-gms.xml"
+port="${COHORT_E2E_GMS_PORT:-8100}"
+n=5
+victim=2
+detect_limit_ms=6500
+work="$(mktemp -d)"
+declare -A pids=()
+
+cleanup() {
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cluster="e2e-gms-$$"
+start_node() {
+  local i=$1
+  "$cohort" node --config "$config" --name "N$i" --cluster "$cluster" \
+    -D COHORT_TCP_PORT="$port" -D COHORT_PORT_RANGE=$((n - 1)) \
+    -D "COHORT_INITIAL_HOSTS=127.0.0.1[$port]" -D COHORT_DISCOVERY_INTERVAL=500ms \
+    >"$work/N$i.out" 2>"$work/N$i.err" &
+  pids[$i]=$!
+}
+
+# Node i's last view line ("view [N0, N1] id=7"; "" if none yet) and its members ("N0, N1").
+last_line() { grep -E '^view \[' "$work/N$1.out" 2>/dev/null | tail -n 1; }
+members_of() { echo "$1" | sed -E 's/^view \[(.*)\] id=.*/\1/'; }
+count_members() { [ -z "$1" ] && echo 0 || echo "$1" | awk -F', ' '{print NF}'; }
+now_ms() { date +%s%3N; }
+
+dump() {
+  for f in "$work"/*.out "$work"/*.err; do
+    echo "--- $f" >&2
+    tail -n 8 "$f" >&2
+  done
+}
+
+# Waits until every node in "$@" has the same last view of exactly the nodes listed; $limit_s.
+wait_agree() {
+  local limit_s=$1
+  shift
+  local deadline=$((SECONDS + limit_s))
+  while :; do
+    local ok=1 first=""
+    for i in "$@"; do
+      local line v
+      line="$(last_line "$i")"
+      v="$(members_of "$line")"
+      [ "$(count_members "$v")" -eq $# ] || ok=0
+      for j in "$@"; do
+        echo ", $v," | grep -q ", N$j," || ok=0
+      done
+      [ -z "$first" ] && first="$line"
+      [ "$line" = "$first" ] || ok=0  # same members, same order, same id
+    done
+    [ "$ok" -eq 1 ] && return 0
+    for i in "$@"; do
+      if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+        echo "FAIL: node N$i exited early" >&2
+        dump
+        exit 1
+      fi
+    done
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+    sleep 0.1
+  done
+}
+
+all=$(seq 0 $((n - 1)))
+for i in $all; do
+  start_node "$i"
+done
+if ! wait_agree 30 $all; then
+  echo "FAIL: the $n nodes did not agree on a view of $n within 30s" >&2
+  dump
+  exit 1
+fi
+echo "OK: $n nodes agree: $(grep -E '^view' "$work/N0.out" | tail -n 1)"
+
+# 2. kill -9 one member.
+rest=$(for i in $all; do [ "$i" -ne "$victim" ] && echo "$i"; done)
+t0=$(now_ms)
+kill -KILL "${pids[$victim]}"
+wait "${pids[$victim]}" 2>/dev/null
+unset "pids[$victim]"
+if ! wait_agree 20 $rest; then
+  echo "FAIL: the other $((n - 1)) nodes did not agree on a view of $((n - 1)) within 20s" >&2
+  dump
+  exit 1
+fi
+took=$(($(now_ms) - t0))
+echo "OK: after kill -9 of N$victim the others agree in ${took}ms: $(grep -E '^view' "$work/N0.out" | tail -n 1)"
+if [ "$took" -gt "$detect_limit_ms" ]; then
+  echo "FAIL: detection took ${took}ms, above ${detect_limit_ms}ms" >&2
+  dump
+  exit 1
+fi
+
+# 3. restart it: a new incarnation joins.
+start_node "$victim"
+if ! wait_agree 30 $all; then
+  echo "FAIL: after the restart the $n nodes did not agree on a view of $n within 30s" >&2
+  dump
+  exit 1
+fi
+echo "OK: N$victim restarted and joined: $(grep -E '^view' "$work/N0.out" | tail -n 1)"
+exit 0
