@@ -17,5 +17,9 @@ void add_perf_net_command(CLI::App& app);
 void add_shell_commands(CLI::App& app);
 /// `cohort perf encrypt`: SYM_ENCRYPT overhead (tools/cmd_perf_encrypt.cpp).
 void add_perf_encrypt_command(CLI::App& app);
+/// `cohort perf raft`: Raft commits/s and latency, 3 in-process members (tools/cmd_perf_raft.cpp).
+void add_perf_raft_command(CLI::App& app);
+/// `cohort perf counter`: Counter increments/s through RaftHandle (tools/cmd_perf_counter.cpp).
+void add_perf_counter_command(CLI::App& app);
 
 }  // namespace cohort::tools

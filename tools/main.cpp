@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   cohort::tools::add_perf_net_command(app);
   cohort::tools::add_shell_commands(app);
   cohort::tools::add_perf_encrypt_command(app);
+  cohort::tools::add_perf_raft_command(app);
+  cohort::tools::add_perf_counter_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
