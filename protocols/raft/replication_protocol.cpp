@@ -317,8 +317,25 @@ ProposeOutcome ReplicationProtocol::propose(Buffer command) {
   ProposeResult r = core_->propose(w.take_buffer());
   if (r.ok()) ++proposals_;
   ProposeOutcome out = outcome(r);
-  drive();
+  drive_soon();
   return out;
+}
+
+void ReplicationProtocol::drive_soon() {
+  // Proposals arriving in one loop turn (many clients, CLIENT forwarding a batch) share one
+  // drive: one AppendEntries per follower instead of one per proposal. The entries are already
+  // in the log; nothing is acknowledged before drive() has sent and synced them.
+  if (driving_) {
+    drive_again_ = true;
+    return;
+  }
+  if (drive_posted_) return;
+  drive_posted_ = true;
+  runtime().post([this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    drive_posted_ = false;
+    drive();
+  });
 }
 
 RaftStatus ReplicationProtocol::status() const {

@@ -52,6 +52,8 @@ class ReplicationProtocol : public Protocol {
   void handle(const cohort::Message& msg);
   /// After any change: election flush, replication flush + send, sync, apply, auto-snapshot.
   void drive();
+  /// drive() once the proposals queued in this loop turn are in (see propose()).
+  void drive_soon();
   void send(const raft::Message& m);
   void send_all(std::vector<raft::Message> msgs);
   void maybe_sync();
@@ -89,6 +91,8 @@ class ReplicationProtocol : public Protocol {
   bool sync_in_flight_ = false;
   bool driving_ = false;
   bool drive_again_ = false;
+  bool drive_posted_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  ///< guards posted drives
   std::string error_;             ///< set when the log store failed; the member stops taking part
   uint64_t cluster_time_ms_ = 0;  ///< from the last applied stamp
   Index sm_applied_ = 0;          ///< last entry applied to the state machine
