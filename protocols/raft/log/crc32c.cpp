@@ -1,6 +1,7 @@
 #include "protocols/raft/log/crc32c.hpp"
 
 #include <array>
+#include <cstring>
 
 namespace cohort::raft {
 namespace {
@@ -27,12 +28,43 @@ constexpr Tables make_tables() {
 
 constexpr Tables tables = make_tables();
 
+#if defined(__x86_64__)
+// SSE4.2's crc32 instruction computes exactly this CRC (same polynomial, reflected), 8 bytes per
+// instruction: several times faster than the tables, which matters because every log record is
+// checksummed when written and again on every read (AppendEntries, apply).
+__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(const uint8_t* p, size_t n, uint32_t c) {
+  uint64_t c64 = c;
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);  // x86 is little-endian: the byte order the tables use
+    c64 = __builtin_ia32_crc32di(c64, v);
+    p += 8;
+    n -= 8;
+  }
+  c = static_cast<uint32_t>(c64);
+  while (n--)
+    c = __builtin_ia32_crc32qi(c, *p++);
+  return c;
+}
+
+bool have_sse42() {
+  static const bool yes = [] {
+    __builtin_cpu_init();  // may run during static initialisation of another file
+    return __builtin_cpu_supports("sse4.2") != 0;
+  }();
+  return yes;
+}
+#endif
+
 }  // namespace
 
 uint32_t crc32c(std::span<const uint8_t> bytes, uint32_t crc) {
   const uint8_t* p = bytes.data();
   size_t n = bytes.size();
   uint32_t c = ~crc;
+#if defined(__x86_64__)
+  if (have_sse42()) return ~crc32c_sse42(p, n, c);
+#endif
   while (n >= 8) {
     // Byte-wise loads keep this endian- and alignment-neutral; compilers fuse them.
     uint32_t lo =
