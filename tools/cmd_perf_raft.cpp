@@ -197,7 +197,9 @@ void add_perf_raft_command(CLI::App& app) {
   cmd->callback([o] {
     if (o->proposers.empty()) o->proposers = {1, 16, 256};
     fmt::print(
-        "cohort perf raft: 3 members in one process over TCP (127.0.0.1:{}-{}), {} B commands "
+        "cohort perf raft: 3 members in one process over TCP (127.0.0.1:{}-{}, the next log +3), "
+        "{} B "
+        "commands "
         "proposed on the leader (raft_event::propose, done at raft_event::applied), "
         "{} s per row after {} s warm-up\n",
         o->port, o->port + 2, o->size, o->seconds, o->warmup);
