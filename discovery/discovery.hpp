@@ -79,6 +79,8 @@ class Discovery : public Protocol {
 
   /// The live members found (self included), in view order.
   std::vector<Address> members() const;
+  /// Our join rank: 0 while joining, then fixed (views order members by rank, then address).
+  uint64_t join_rank() const { return join_rank_; }
 
  protected:
   // --- Subclass interface ---------------------------------------------------------------------

@@ -127,9 +127,20 @@ TEST_CASE("TCPPING: members started together agree on the order (join rank, then
   for (auto& n : others)
     all.push_back(n.get());
   REQUIRE(eventually([&] { return same_view(all, 5); }));
-  // All joined within the join_timeout: same rank, so the view is sorted by address.
-  auto members = a.last_view().members();
-  CHECK(std::is_sorted(members.begin(), members.end()));
+  // The view is ordered by (join rank, address): equal ranks (joined within join_timeout of each
+  // other) are sorted by address.
+  std::vector<std::pair<uint64_t, Address>> ranked;
+  for (auto* n : all) {
+    uint64_t rank = 0;
+    n->ch->invoke([&] { rank = n->ch->stack().find<Tcpping>()->join_rank(); });
+    CHECK(rank > 0);
+    ranked.emplace_back(rank, n->ch->address());
+  }
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<Address> expected;
+  for (auto& [rank, address] : ranked)
+    expected.push_back(address);
+  CHECK(a.last_view().members() == expected);
 }
 
 TEST_CASE("TCPPING: views=false leaves views to GMS but still finds members") {
