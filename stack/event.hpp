@@ -9,18 +9,19 @@ namespace cohort {
 
 namespace event {
 enum Type : int {
-  connect = 1,               ///< down, arg: std::string cluster
-  disconnect = 2,            ///< down, no arg
-  view_change = 3,           ///< up/down, arg: View
-  suspect = 4,               ///< up, arg: Address
-  unsuspect = 5,             ///< up, arg: Address
-  set_local_address = 6,     ///< down, arg: Address
-  find_members = 7,          ///< down, returns std::vector<Address> known now
-  get_physical_address = 8,  ///< down, arg: Address, returns std::string "host:port" ("" if unknown);
-                             ///< the local address gives the transport's own (listening) address
-  leader_changed = 9,        ///< up, arg: LeaderChanged (protocols/raft)
-  local_address = 10,        ///< down, returns Address
-  members_found = 11,        ///< up (discovery), arg: std::vector<Address>
+  connect = 1,            ///< down, arg: std::string cluster
+  disconnect = 2,         ///< down, no arg
+  view_change = 3,        ///< up/down, arg: View
+  suspect = 4,            ///< up, arg: Address
+  unsuspect = 5,          ///< up, arg: Address
+  set_local_address = 6,  ///< down, arg: Address
+  find_members = 7,       ///< down, returns std::vector<Address> known now
+  get_physical_address =
+      8,               ///< down, arg: Address, returns std::string "host:port" ("" if unknown);
+                       ///< the local address gives the transport's own (listening) address
+  leader_changed = 9,  ///< up, arg: LeaderChanged (protocols/raft)
+  local_address = 10,  ///< down, returns Address
+  members_found = 11,  ///< up (discovery), arg: std::vector<Address>
   /// down (discovery → transport), arg: std::pair<Address, std::string> (logical address,
   /// physical "host:port"): from now on the transport reaches that member there.
   add_physical_address = 12,
@@ -36,7 +37,7 @@ enum Type : int {
   /// up (MERGE → GMS), arg: View: the merge leader's GMS installs this view (a merge view) on
   /// every member it lists. Ignored unless this member coordinates its current view.
   install_merge_view = 21,
-  raft = 100,                ///< 100..199 reserved for the Raft protocols
+  raft = 100,  ///< 100..199 reserved for the Raft protocols
   user = 1000,
 };
 }  // namespace event
