@@ -28,7 +28,7 @@ void Discard::init() {
 // matches) and the source going up. discard_all and the probability apply to every message.
 bool Discard::drop(const Message&, double probability, const Address& peer) {
   if (discard_all_) return true;
-  if (!peer.is_null() && members_.count(peer.name())) return true;
+  if (!members_.empty() && !peer.is_null() && members_.count(peer.name())) return true;
   if (probability <= 0) return false;
   return std::uniform_real_distribution<double>(0, 1)(runtime().rng()) < probability;
 }

@@ -130,7 +130,10 @@ void Loopback::disconnect() {
 }
 
 void Loopback::drain_inbox() {
-  std::vector<Message> msgs;
+  // Swap in a cleared vector that kept its capacity from an earlier drain, so that senders
+  // append without reallocating (growing the inbox from empty was the top cost per message).
+  std::vector<Message> msgs = std::move(spare_);
+  msgs.clear();
   {
     std::lock_guard lock(self_->mu);
     msgs.swap(self_->inbox);
@@ -142,23 +145,32 @@ void Loopback::drain_inbox() {
   auto same_run = [](const Message& a, const Message& b) {
     return a.src() == b.src() && a.dest() == b.dest();
   };
-  size_t begin = 0;
-  while (begin < msgs.size() && self_) {
-    size_t end = begin + 1;
-    while (end < msgs.size() && same_run(msgs[begin], msgs[end]))
-      ++end;
+  size_t end = 1;
+  while (end < msgs.size() && same_run(msgs.front(), msgs[end]))
+    ++end;
+  if (end == msgs.size()) {  // the common case: one run, delivered without moving a message
     MessageBatch batch;
-    batch.src = msgs[begin].src();
-    batch.dest = msgs[begin].dest();
-    if (begin == 0 && end == msgs.size()) {
-      batch.messages = std::move(msgs);  // the common case: one run, no copy
-    } else {
-      batch.messages.assign(std::make_move_iterator(msgs.begin() + static_cast<long>(begin)),
-                            std::make_move_iterator(msgs.begin() + static_cast<long>(end)));
-    }
+    batch.src = msgs.front().src();
+    batch.dest = msgs.front().dest();
+    batch.messages = std::move(msgs);
     deliver(batch);
-    begin = end;
+    msgs = std::move(batch.messages);
+  } else {
+    for (size_t begin = 0; begin < msgs.size() && self_;) {
+      size_t stop = begin + 1;
+      while (stop < msgs.size() && same_run(msgs[begin], msgs[stop]))
+        ++stop;
+      MessageBatch batch;
+      batch.src = msgs[begin].src();
+      batch.dest = msgs[begin].dest();
+      batch.messages.assign(std::make_move_iterator(msgs.begin() + static_cast<long>(begin)),
+                            std::make_move_iterator(msgs.begin() + static_cast<long>(stop)));
+      deliver(batch);
+      begin = stop;
+    }
   }
+  msgs.clear();
+  if (msgs.capacity() <= max_spare_msgs) spare_ = std::move(msgs);
 }
 
 void Loopback::send_to_group(Message& msg) {

@@ -6,6 +6,7 @@
 // membership is exact here, LOOPBACK also installs views (join order) unless `views="false"`
 // (when GMS is in the stack).
 #include <memory>
+#include <vector>
 
 #include "stack/transport.hpp"
 
@@ -32,6 +33,9 @@ class Loopback : public Transport {
   uint64_t max_inbox_ = 1'000'000;
   std::shared_ptr<Endpoint> self_;
   std::shared_ptr<Endpoint> last_target_;
+  /// An emptied inbox vector kept for its capacity (loop only), up to max_spare_msgs.
+  std::vector<Message> spare_;
+  static constexpr size_t max_spare_msgs = 16384;
 };
 
 }  // namespace cohort

@@ -28,6 +28,47 @@ class Message {
   Message() = default;
   explicit Message(Address dest, Buffer payload = {})
       : dest_(std::move(dest)), payload_(std::move(payload)) {}
+  // Copies and moves touch only the used header slots (slots at and beyond n_headers_ are always
+  // empty): a message is copied once per receiver on the hot path, and the defaulted versions
+  // copied all max_headers shared_ptrs.
+  Message(const Message& o)
+      : dest_(o.dest_),
+        src_(o.src_),
+        flags_(o.flags_),
+        n_headers_(o.n_headers_),
+        payload_(o.payload_) {
+    for (size_t i = 0; i < n_headers_; ++i)
+      headers_[i] = o.headers_[i];
+  }
+  Message(Message&& o) noexcept
+      : dest_(std::move(o.dest_)),
+        src_(std::move(o.src_)),
+        flags_(o.flags_),
+        n_headers_(o.n_headers_),
+        payload_(std::move(o.payload_)) {
+    for (size_t i = 0; i < n_headers_; ++i)
+      headers_[i] = std::move(o.headers_[i]);
+    o.n_headers_ = 0;
+  }
+  Message& operator=(const Message& o) {
+    if (this != &o) *this = Message(o);
+    return *this;
+  }
+  Message& operator=(Message&& o) noexcept {
+    if (this == &o) return *this;
+    dest_ = std::move(o.dest_);
+    src_ = std::move(o.src_);
+    flags_ = o.flags_;
+    // Up to the larger count: o's empty slots clear any of ours beyond o.n_headers_.
+    size_t n = n_headers_ > o.n_headers_ ? n_headers_ : o.n_headers_;
+    for (size_t i = 0; i < n; ++i)
+      headers_[i] = std::move(o.headers_[i]);
+    n_headers_ = o.n_headers_;
+    o.n_headers_ = 0;
+    payload_ = std::move(o.payload_);
+    return *this;
+  }
+  ~Message() = default;
 
   const Address& dest() const { return dest_; }
   Message& dest(Address a) {

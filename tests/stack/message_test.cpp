@@ -92,3 +92,39 @@ TEST_CASE("message batch: size and emptiness") {
   b.messages.emplace_back();
   CHECK(b.size() == 1);
 }
+
+TEST_CASE("message: copy and move keep exactly the used headers") {
+  Message a(Address(1, 1, "A"), Buffer::copy_of("p"));
+  a.put_header(1, std::make_shared<NumHeader>(1));
+  a.put_header(2, std::make_shared<NumHeader>(2));
+  a.remove_header(1);
+  Message copy(a);
+  CHECK(copy.header_count() == 1);
+  CHECK(copy.header<NumHeader>(2)->n == 2);
+  CHECK_FALSE(copy.has_header(1));
+
+  Message many;
+  for (uint16_t id = 10; id < 10 + Message::max_headers; ++id)
+    many.put_header(id, std::make_shared<NumHeader>(id));
+  std::weak_ptr<const Header> last = many.header_at(Message::max_headers - 1).header;
+  many = a;  // fewer headers: the surplus slots are released
+  CHECK(many.header_count() == 1);
+  CHECK(last.expired());
+  CHECK(many.header<NumHeader>(2)->n == 2);
+  CHECK(many.dest() == a.dest());
+
+  Message moved(std::move(copy));
+  CHECK(moved.header_count() == 1);
+  CHECK(copy.header_count() == 0);  // NOLINT(bugprone-use-after-move): moved-from is empty
+  Message target;
+  target.put_header(5, std::make_shared<NumHeader>(5));
+  target.put_header(6, std::make_shared<NumHeader>(6));
+  target = std::move(moved);
+  CHECK(target.header_count() == 1);
+  CHECK(target.header<NumHeader>(2)->n == 2);
+  CHECK_FALSE(target.has_header(5));
+  CHECK_FALSE(target.has_header(6));
+  CHECK(target.payload().str() == "p");
+  target = target;  // self-assignment keeps everything
+  CHECK(target.header_count() == 1);
+}
