@@ -72,6 +72,12 @@ TEST_CASE("TCPPING: three members converge on one view and exchange messages") {
   a.open("A", tcp_tcpping(nobody));
   a.ch->connect(cluster);
   std::string seed = physical_of(a);
+  // A must have finished joining (rank 1) before B and C start, or all three may share rank 1.
+  REQUIRE(eventually([&] {
+    uint64_t rank = 0;
+    a.ch->invoke([&] { rank = a.ch->stack().find<Tcpping>()->join_rank(); });
+    return rank == 1;
+  }));
   b.open("B", tcp_tcpping(seed));
   c.open("C", tcp_tcpping(seed));
   b.ch->connect(cluster);
