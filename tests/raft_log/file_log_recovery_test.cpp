@@ -210,9 +210,10 @@ struct Ack {
 
 /// The forked writer: appends and syncs forever in term `term`, reporting each acknowledged
 /// (synced) index; now and then compacts behind a snapshot. Never returns.
-[[noreturn]] void run_writer(const std::string& dir, int ack_fd, Term term, uint64_t seed) {
+[[noreturn]] void run_writer(const std::string& dir, const FileLogOptions& options, int ack_fd,
+                             Term term, uint64_t seed) {
   try {
-    FileLogStore s(dir, {.segment_bytes = 16384});
+    FileLogStore s(dir, options);
     s.save_hard_state({term, "w" + std::to_string(term)});
     auto send = [&](Ack::Kind kind, uint64_t value) {
       Ack a{kind, value};
@@ -237,9 +238,8 @@ struct Ack {
   }
 }
 
-}  // namespace
-
-TEST_CASE("file log: SIGKILLed writers lose no acknowledged entry and invent none") {
+/// Forks writers in `options`, SIGKILLs each at a random moment and checks the reopened log.
+void check_killed_writers(const FileLogOptions& options) {
   TempDir dir;
   std::mt19937_64 rng(std::random_device{}());
   const uint64_t seed = rng();
@@ -257,7 +257,7 @@ TEST_CASE("file log: SIGKILLed writers lose no acknowledged entry and invent non
     REQUIRE(pid >= 0);
     if (pid == 0) {
       ::close(fds[0]);
-      run_writer(dir.path(), fds[1], term, seed + term);
+      run_writer(dir.path(), options, fds[1], term, seed + term);
     }
     ::close(fds[1]);
     // Let it run for a random while (sometimes not at all: killed while opening or recovering).
@@ -277,7 +277,7 @@ TEST_CASE("file log: SIGKILLed writers lose no acknowledged entry and invent non
     }
     ::close(fds[0]);
 
-    FileLogStore s(dir.path(), {.segment_bytes = 16384});
+    FileLogStore s(dir.path(), options);
     const std::string summary = fmt::format(
         "round {}: ran {} ms, acked {}, log {}..{}, snapshot {}{}{}", term, run_for.count() / 1000,
         acked, s.first_index(), s.last_index(), s.snapshot_meta().last_index,
@@ -307,4 +307,14 @@ TEST_CASE("file log: SIGKILLed writers lose no acknowledged entry and invent non
     term_of.erase(term_of.upper_bound(s.last_index()), term_of.end());
   }
   CHECK(acked > 0);
+}
+
+}  // namespace
+
+TEST_CASE("file log: SIGKILLed writers lose no acknowledged entry and invent none") {
+  check_killed_writers({.segment_bytes = 16384});
+}
+
+TEST_CASE("file log: SIGKILLed writers with preallocated segments lose nothing and invent none") {
+  check_killed_writers({.segment_bytes = 16384, .preallocate_bytes = 4096});
 }

@@ -105,18 +105,28 @@ inline std::vector<std::string> segment_files(const std::string& dir) {
   return paths;
 }
 
-/// Offsets of every record in a segment file (walking the length fields; test files are sound).
-inline std::vector<uint64_t> record_offsets(const std::string& path) {
+/// Offsets of every record in a segment file (walking the length fields; test files are sound),
+/// followed by the end of the last record. A zero length is a preallocated tail: the end.
+inline std::vector<uint64_t> record_offsets_and_end(const std::string& path) {
   const auto bytes = read_file(path);
   std::vector<uint64_t> offsets;
   uint64_t off = segment::header_bytes;
   while (off + 4 <= bytes.size()) {
-    offsets.push_back(off);
     uint32_t len = 0;
     for (int k = 0; k < 4; ++k)
       len |= uint32_t{bytes[off + k]} << (8 * k);
+    if (len == 0) break;
+    offsets.push_back(off);
     off += 8 + len;
   }
+  offsets.push_back(std::min<uint64_t>(off, bytes.size()));
+  return offsets;
+}
+
+/// Offsets of every record in a segment file.
+inline std::vector<uint64_t> record_offsets(const std::string& path) {
+  auto offsets = record_offsets_and_end(path);
+  offsets.pop_back();
   return offsets;
 }
 

@@ -102,7 +102,13 @@ void FileLogStore::recover() {
           path, first, segments_.back().last()));
     }
     segment::Scan scan = segment::scan(bytes, first, prev_term);
-    if (!scan.complete) {
+    // With preallocation the last segment normally ends in zeros written ahead of its records:
+    // that is where the log ends, not damage. (Without it, zeros are a torn tail as before.)
+    const bool zero_tail = !scan.complete && last && !scan.inconsistent &&
+                           options_.preallocate_bytes > 0 &&
+                           std::all_of(bytes.begin() + static_cast<ptrdiff_t>(scan.bad_offset),
+                                       bytes.end(), [](uint8_t b) { return b == 0; });
+    if (!scan.complete && !zero_tail) {
       const Index last_good = first + scan.locs.size() - 1;
       const auto valid_after =
           scan.inconsistent ? std::nullopt
@@ -126,6 +132,7 @@ void FileLogStore::recover() {
     seg.locs = std::move(scan.locs);
     seg.file = std::make_shared<file_io::File>(path, O_RDWR);
     seg.bytes = scan.good_bytes;
+    seg.allocated = zero_tail ? bytes.size() : scan.good_bytes;
     if (!seg.locs.empty()) prev_term = seg.locs.back().term;
     segments_.push_back(std::move(seg));
   }

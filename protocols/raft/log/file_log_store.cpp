@@ -118,9 +118,10 @@ void FileLogStore::drop_suffix(Index from, bool durable) {
     const size_t keep = from - s.first;
     log_bytes_ -= bytes_from(s, from);
     const uint64_t offset = s.locs[keep].offset;
-    s.file->truncate(offset);
+    s.file->truncate(offset);  // drops a preallocated zero tail too
     s.locs.resize(keep);
     s.bytes = offset;
+    s.allocated = offset;
     if (durable) s.file->datasync();
     cut = s.file;
   }
@@ -138,7 +139,9 @@ FileLogStore::Segment& FileLogStore::roll(Index next) {
     // The full segment becomes durable before any record lands in the next one, so that after
     // a power failure only the last segment can have a torn end: recovery relies on that.
     // (Once per segment_bytes, so the loop thread can afford it.)
+    // Cut back to its records first: only the last segment may end in preallocated zeros.
     try {
+      trim(segments_.back());
       segments_.back().file->datasync();
     } catch (const StoreError& e) {
       poison(e);
@@ -159,6 +162,7 @@ FileLogStore::Segment& FileLogStore::roll(Index next) {
   seg.first = next;
   seg.file = std::move(file);
   seg.bytes = header.size();
+  seg.allocated = header.size();
   segments_.push_back(std::move(seg));
   std::lock_guard lock(mutex_);
   dir_dirty_ = true;  // its directory entry must be durable before its records are promised
@@ -169,6 +173,8 @@ FileLogStore::Segment& FileLogStore::roll(Index next) {
 void FileLogStore::write_records(Segment& seg, const std::vector<uint8_t>& bytes,
                                  const std::vector<segment::Loc>& locs) {
   if (bytes.empty()) return;
+  const uint64_t end = seg.bytes + bytes.size();
+  if (options_.preallocate_bytes > 0 && end > seg.allocated) preallocate(seg, end);
   seg.file->pwrite_all(bytes, seg.bytes);
   // Memory changes only after the write succeeded, so a failure leaves the index as it was.
   seg.bytes += bytes.size();
@@ -180,6 +186,26 @@ void FileLogStore::write_records(Segment& seg, const std::vector<uint8_t>& bytes
   std::lock_guard lock(mutex_);
   add_dirty_locked(seg.file);
   written_index_ = last_index_;
+}
+
+void FileLogStore::preallocate(Segment& seg, uint64_t end) {
+  // Zeros really written (not fallocate's unwritten extents, whose conversion on the first
+  // write to them costs a journal commit again). Never beyond segment_bytes, except that an
+  // oversized record is allocated exactly.
+  const uint64_t target =
+      std::max(end, std::min(end + options_.preallocate_bytes, options_.segment_bytes));
+  static const std::vector<uint8_t> zeros(64 * 1024, 0);
+  for (uint64_t at = seg.allocated; at < target; at += zeros.size()) {
+    const uint64_t n = std::min<uint64_t>(zeros.size(), target - at);
+    seg.file->pwrite_all({zeros.data(), static_cast<size_t>(n)}, at);
+    seg.allocated = at + n;  // as far as the zeros got, should a later chunk fail
+  }
+}
+
+void FileLogStore::trim(Segment& seg) {
+  if (seg.allocated == seg.bytes) return;
+  seg.file->truncate(seg.bytes);
+  seg.allocated = seg.bytes;
 }
 
 void FileLogStore::save_hard_state(const HardState& hs) {
@@ -304,7 +330,11 @@ void FileLogStore::append(std::span<const Entry> entries) {
     // store stays usable after, say, a full disk. If even that fails, nothing can be trusted.
     try {
       drop_suffix(start, /*durable=*/false);
-      if (!segments_.empty()) segments_.back().file->truncate(segments_.back().bytes);
+      if (!segments_.empty()) {
+        Segment& back = segments_.back();
+        back.file->truncate(back.bytes);  // a partial record, and any zeros written ahead
+        back.allocated = back.bytes;
+      }
     } catch (const StoreError& undo) {
       poison(undo);
     }

@@ -47,6 +47,14 @@ struct FileLogOptions {
   /// A segment is closed and a new one started once the next record would take it past this
   /// size (an entry larger than this gets a segment of its own). Range 4 KiB .. 1 GiB.
   uint64_t segment_bytes = uint64_t{64} << 20;
+  /// When > 0, the last segment is grown ahead of its records by writing zeros, this many bytes
+  /// at a time (capped at segment_bytes), so that most appends overwrite allocated blocks and
+  /// their fdatasync need not commit a new file size: on ext4 that turns a journal commit per
+  /// sync into a plain data flush (measured here: p50 ~100 us instead of 0.15..4 ms, and no
+  /// multi-millisecond p90 when other processes write). A full segment is cut back to its
+  /// records before the next one starts, so only the last segment can have a zero tail, which
+  /// recovery then takes for the end of the log (not a torn write). 0: grow by appending.
+  uint64_t preallocate_bytes = 0;
 };
 
 class FileLogStore final : public LogStore {
@@ -87,7 +95,8 @@ class FileLogStore final : public LogStore {
     Index first = 0;                      ///< index of its first record (from its name)
     std::vector<segment::Loc> locs;       ///< locs[i] describes entry first + i
     std::shared_ptr<file_io::File> file;  ///< shared: an in-flight sync() may still hold it
-    uint64_t bytes = 0;                   ///< end of the last record = the file's size
+    uint64_t bytes = 0;                   ///< end of the last record
+    uint64_t allocated = 0;  ///< the file's size: bytes, or more with a preallocated zero tail
     Index last() const { return first + locs.size() - 1; }
   };
 
@@ -109,6 +118,10 @@ class FileLogStore final : public LogStore {
   Segment& roll(Index next);
   void write_records(Segment& seg, const std::vector<uint8_t>& bytes,
                      const std::vector<segment::Loc>& locs);
+  /// Grows seg's file with zeros so that `end` and up to preallocate_bytes more are allocated.
+  void preallocate(Segment& seg, uint64_t end);
+  /// Cuts seg's file back to its records (drops a preallocated zero tail).
+  void trim(Segment& seg);
   /// Removes entries >= from from disk and memory; `durable` also fsyncs the result (needed
   /// before new records may replace the removed ones).
   void drop_suffix(Index from, bool durable);
