@@ -8,6 +8,7 @@
 #   tools/bench_etcd.sh                      # 10 s per point (a few minutes in all)
 #   tools/bench_etcd.sh --quick              # 3 s per point
 #   tools/bench_etcd.sh --duration 8s --connections "1 64" --cohort build/cohort
+#   tools/bench_etcd.sh --no-etcd --connections 64 --perf 64   # perf record -g the cohort leader
 #
 # Installs etcd-server, etcd-client and wrk with apt-get when missing. Every process it starts is
 # stopped by PID on exit; data dirs live in a temporary directory (kept with --keep). Without a
@@ -25,11 +26,14 @@ connections="1 16 64 256"
 run_etcd=1
 run_cohort=1
 keep=0
+perf_conns=""
 
 usage() {
   cat <<EOF
 usage: $0 [--duration 10s] [--quick] [--connections "1 16 64 256"] [--cohort PATH]
-          [--config FILE] [--no-etcd] [--no-cohort] [--keep]
+          [--config FILE] [--no-etcd] [--no-cohort] [--keep] [--perf CONNECTIONS]
+  --perf N   profile the cohort leader (perf record -g) during the N-connection point and print
+             perf's top symbols; perf.data stays in the kept directory (implies --keep)
 EOF
 }
 
@@ -43,6 +47,7 @@ while [[ $# -gt 0 ]]; do
     --no-etcd) run_etcd=0; shift ;;
     --no-cohort) run_cohort=0; shift ;;
     --keep) keep=1; shift ;;
+    --perf) perf_conns="$2"; keep=1; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -68,6 +73,7 @@ install_missing() {
   command -v etcdctl >/dev/null || missing+=(etcd-client)
   command -v wrk >/dev/null || missing+=(wrk)
   command -v curl >/dev/null || missing+=(curl)
+  [[ -n $perf_conns ]] && ! command -v perf >/dev/null && missing+=(linux-perf)
   [[ ${#missing[@]} -eq 0 ]] && return
   local sudo=()
   if [[ $(id -u) -ne 0 ]]; then
@@ -114,24 +120,44 @@ to_ms() {
     printf "%.3f", v }'
 }
 
-# run_wrk URL CONNECTIONS DURATION OUTFILE: prints "req/s p50_ms p99_ms errors" where errors is
-# empty when every response was 2xx/3xx and no socket error occurred.
+# CPU seconds (user + system) used so far by the running members (the pids array).
+members_cpu_seconds() {
+  local pid ticks=0 t
+  for pid in "${pids[@]}"; do
+    # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the command name.
+    t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}') || t=0
+    ticks=$((ticks + ${t:-0}))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.3f", t / hz}'
+}
+
+# run_wrk URL CONNECTIONS DURATION OUTFILE: prints "req/s p50_ms p99_ms cpu_us errors": cpu_us is
+# the CPU time all three members spent per request (a figure the other processes on the machine
+# disturb far less than req/s); errors is empty when every response was 2xx/3xx and no socket
+# error occurred.
 run_wrk() {
   local url=$1 conns=$2 dur=$3 out=$4
   local threads=$((conns < 2 ? conns : 2))  # the machine has 2 cores; the servers need them too
+  local cpu_before cpu_after
+  cpu_before=$(members_cpu_seconds)
   wrk -t "$threads" -c "$conns" -d "$dur" --timeout 10s --latency -s "$lua" "$url" >"$out" 2>&1 ||
     { cat "$out" >&2; die "wrk failed against $url"; }
-  local rps p50 p99 non2xx sockerr
+  cpu_after=$(members_cpu_seconds)
+  local rps p50 p99 non2xx sockerr requests cpu_us
   rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
   p50=$(awk '$1 == "50%" {print $2}' "$out")
   p99=$(awk '$1 == "99%" {print $2}' "$out")
-  [[ -n $rps && -n $p50 && -n $p99 ]] || { cat "$out" >&2; die "cannot parse wrk output ($out)"; }
+  requests=$(awk '$2 == "requests" && $3 == "in" {print $1}' "$out")
+  [[ -n $rps && -n $p50 && -n $p99 && -n $requests ]] ||
+    { cat "$out" >&2; die "cannot parse wrk output ($out)"; }
+  cpu_us=$(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$requests" \
+    'BEGIN {printf "%.0f", (n > 0 ? (b - a) * 1e6 / n : 0)}')
   non2xx=$(awk -F: '/Non-2xx or 3xx responses/ {gsub(/ /, "", $2); print $2}' "$out")
   sockerr=$(sed -n 's/^ *Socket errors: *//p' "$out")
   local errors=""
   [[ -n $non2xx && $non2xx != 0 ]] && errors+="non-2xx=$non2xx "
   [[ -n $sockerr ]] && errors+="socket errors: $sockerr"
-  echo "$rps $(to_ms "$p50") $(to_ms "$p99") $errors"
+  echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu_us $errors"
 }
 
 # bench SYSTEM URL: warms up, then fills result_<system>[conns] and prints a line per point.
@@ -149,7 +175,19 @@ bench() {
     curl -sf "$url/v2/keys/bench/k$k" | grep -q "\"value\": *\"$value\"" && break
   done
   for conns in $connections; do
+    local perf_pid=""
+    if [[ $system == cohort && $conns == "$perf_conns" ]]; then
+      perf record -F 499 -g -p "$cohort_leader_pid" -o "$work/perf-cohort-c$conns.data" \
+        -- sleep "${duration%s}" >"$work/perf-record.log" 2>&1 &
+      perf_pid=$!
+    fi
     line=$(run_wrk "$url" "$conns" "$duration" "$work/$system-c$conns.txt")
+    if [[ -n $perf_pid ]]; then
+      wait "$perf_pid" || true
+      log "perf: top symbols of the cohort leader at c=$conns ($work/perf-cohort-c$conns.data)"
+      perf report -i "$work/perf-cohort-c$conns.data" --no-children --sort dso,symbol \
+        -g none --percent-limit 1 --stdio 2>/dev/null | grep -E "^ +[0-9.]+%" | sed -E "s/ {3,}-? *-? *$//" | head -n 40 >&2 || true
+    fi
     log "$system c=$conns: $line (load $(cut -d' ' -f1-3 /proc/loadavg))"
     if [[ $system == etcd ]]; then result_etcd[$conns]=$line; else result_cohort[$conns]=$line; fi
   done
@@ -200,22 +238,27 @@ start_etcd() {
 cohort_has_http() { [[ -x $cohort ]] && "$cohort" node --help 2>&1 | grep -q -- '--http'; }
 
 cohort_leader_url=""
-# The leader per the members' own `leader X term N` lines: the highest term wins.
+cohort_leader_pid=""
+# The leader per the members' own `leader X term N` lines: each member's latest line, and of
+# those the one with the highest term that names a leader.
 find_cohort_leader() {
-  local best
-  best=$(cat "$work"/cohort-*.log 2>/dev/null | awk '$1 == "leader" && $3 == "term" {print $4, $2}' |
-    sort -n | tail -n 1 | awk '{print $2}')
-  [[ -n $best && $best != none ]] || return 1
+  local f best=""
+  best=$(for f in "$work"/cohort-*.log; do
+    awk '$1 == "leader" && $3 == "term" {last = $4 " " $2} END {if (last != "") print last}' "$f"
+  done | awk '$2 != "none"' | sort -n -k1,1 | tail -n 1 | awk '{print $2}')
+  [[ -n $best ]] || return 1
   local i
   for i in 0 1 2; do
     if [[ ${cohort_names[i]} == "$best" ]]; then
       cohort_leader_url="http://127.0.0.1:${cohort_http_ports[i]}"
+      cohort_leader_pid=${cohort_pids[i]}
       return 0
     fi
   done
   return 1
 }
 
+cohort_pids=()
 start_cohort() {
   local hosts="" i
   for i in 0 1 2; do hosts+="${hosts:+,}127.0.0.1[${cohort_tcp_ports[i]}]"; done
@@ -226,6 +269,7 @@ start_cohort() {
       -D "COHORT_INITIAL_HOSTS=$hosts" -D "COHORT_LOG_DIR=$work/cohort/$name" \
       --http "127.0.0.1:${cohort_http_ports[i]}" >"$work/cohort-$name.log" 2>&1 &
     pids+=($!)
+    cohort_pids+=($!)
   done
   wait_for 60 find_cohort_leader || { tail -n 20 "$work"/cohort-*.log >&2; die "cohort elected no leader"; }
   wait_for 30 put_ok "$cohort_leader_url" || die "cohort refuses PUT on $cohort_leader_url"
@@ -258,24 +302,25 @@ fi
 field() { echo "$1" | awk -v i="$2" '{print (NF >= i ? $i : "-")}'; }
 echo
 echo "PUT /v2/keys/bench/k<n>, 100-byte value, wrk $duration per point, threads = min(connections, 2)"
-printf "%6s | %10s %9s %9s | %10s %9s %9s | %7s\n" conns "etcd req/s" "p50 ms" "p99 ms" \
-  "cohort r/s" "p50 ms" "p99 ms" ratio
-printf -- "-------+-------------------------------+-------------------------------+--------\n"
+echo "cpu us/req: CPU time (user + system) of all 3 members per request"
+printf "%6s | %10s %8s %8s %7s | %10s %8s %8s %7s | %6s\n" conns "etcd req/s" "p50 ms" \
+  "p99 ms" "cpu us" "cohort r/s" "p50 ms" "p99 ms" "cpu us" ratio
+printf -- "-------+--------------------------------------+--------------------------------------+-------\n"
 problems=()
 for conns in $connections; do
   e=${result_etcd[$conns]:-}
   c=${result_cohort[$conns]:-}
   ratio="-"
   if [[ -n $e && -n $c ]]; then
-    ratio=$(awk -v a="$(field "$c" 1)" -v b="$(field "$e" 1)" 'BEGIN {printf "%.2fx", b > 0 ? a / b : 0}')
+    ratio=$(awk -v a="$(field "$c" 1)" -v b="$(field "$e" 1)" 'BEGIN {printf "%.2fx", (b > 0 ? a / b : 0)}')
   fi
-  printf "%6s | %10s %9s %9s | %10s %9s %9s | %7s\n" "$conns" \
-    "$(field "$e" 1)" "$(field "$e" 2)" "$(field "$e" 3)" \
-    "$(field "$c" 1)" "$(field "$c" 2)" "$(field "$c" 3)" "$ratio"
-  [[ -n $e && $(echo "$e" | cut -d' ' -f4-) != "" ]] &&
-    problems+=("etcd c=$conns: $(echo "$e" | cut -d' ' -f4-)")
-  [[ -n $c && $(echo "$c" | cut -d' ' -f4-) != "" ]] &&
-    problems+=("cohort c=$conns: $(echo "$c" | cut -d' ' -f4-)")
+  printf "%6s | %10s %8s %8s %7s | %10s %8s %8s %7s | %6s\n" "$conns" \
+    "$(field "$e" 1)" "$(field "$e" 2)" "$(field "$e" 3)" "$(field "$e" 4)" \
+    "$(field "$c" 1)" "$(field "$c" 2)" "$(field "$c" 3)" "$(field "$c" 4)" "$ratio"
+  [[ -n $e && $(echo "$e" | cut -d' ' -f5-) != "" ]] &&
+    problems+=("etcd c=$conns: $(echo "$e" | cut -d' ' -f5-)")
+  [[ -n $c && $(echo "$c" | cut -d' ' -f5-) != "" ]] &&
+    problems+=("cohort c=$conns: $(echo "$c" | cut -d' ' -f5-)")
 done
 echo "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 if [[ ${#problems[@]} -gt 0 ]]; then
