@@ -2,6 +2,8 @@
 // SIGINT or SIGTERM and prints each view it sees as one line, `view [A, B, C] id=7` (a merge view,
 // installed by GMS after MERGE healed a partition: `view [A, B, C] id=7 merge`), flushed at
 // once so that scripts can follow. A bad configuration: its error line on stderr, exit 1.
+// With `--http HOST:PORT` the member also serves the etcd v2 keys API (gateway/), printing
+// `http HOST:PORT` once it listens.
 #include <fmt/format.h>
 #include <signal.h>
 
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "config/config_error.hpp"
+#include "gateway/http_gateway.hpp"
 #include "protocols/raft/client_protocol.hpp"
 #include "tools/channel_factory.hpp"
 #include "tools/commands.hpp"
@@ -27,6 +30,9 @@ struct NodeOptions {
   std::string name;
   std::string cluster = "cohort";
   std::vector<std::string> definitions;
+  std::string http;  ///< HOST:PORT of the etcd v2 gateway; empty: none
+  std::string http_read_mode = "linearizable";
+  unsigned http_threads = 1;
 };
 
 int run_node(const NodeOptions& o) {
@@ -62,8 +68,23 @@ int run_node(const NodeOptions& o) {
     std::fputs(line.c_str(), stdout);
     std::fflush(stdout);
   });
+  gateway::GatewayOptions http;
+  if (!o.http.empty()) {
+    try {
+      gateway::parse_listen_address(o.http, http);
+      http.read_mode = gateway::parse_read_mode(o.http_read_mode);
+      http.threads = o.http_threads;
+    } catch (const std::invalid_argument& e) {
+      std::cerr << e.what() << '\n';
+      return 1;
+    }
+  }
   // With REPLICATION in the stack the member serves the blocks and reports leader changes.
   auto raft = attach_raft_services(*ch);
+  if (!o.http.empty() && !raft) {
+    std::cerr << "--http needs a stack with REPLICATION\n";
+    return 1;
+  }
   if (raft) {
     raft->handle->on_leader_change([](const raft::LeaderChanged& lc) {
       std::string line = lc.leader.empty() ? fmt::format("leader none term {}\n", lc.term)
@@ -94,9 +115,24 @@ int run_node(const NodeOptions& o) {
     if (port) std::fputs(fmt::format("client port {}\n", port).c_str(), stdout);
     std::fflush(stdout);
   }
+  std::unique_ptr<gateway::HttpGateway> gw;
+  if (!o.http.empty()) {
+    try {
+      gw = std::make_unique<gateway::HttpGateway>(*raft->handle, *raft->v2, http);
+      gw->start();
+    } catch (const std::exception& e) {
+      std::cerr << "cannot start: " << e.what() << '\n';
+      ch->close();
+      return 1;
+    }
+    std::fputs(fmt::format("http {}:{}\n", http.host, gw->port()).c_str(), stdout);
+    std::fflush(stdout);
+  }
   int sig = 0;
   sigwait(&signals, &sig);
+  if (gw) gw->stop();  // no new requests; completions from the loop below still find it alive
   ch->close();
+  gw.reset();
   return 0;
 }
 
@@ -113,6 +149,14 @@ void add_node_command(CLI::App& app) {
       ->type_name("NAME=VALUE")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--http", o->http,
+                  "Serve the etcd v2 keys API over HTTP on HOST:PORT (e.g. 127.0.0.1:2379)");
+  cmd->add_option("--http-read-mode", o->http_read_mode,
+                  "How plain GETs are served: linearizable, lease or stale (quorum=true is "
+                  "always linearizable)")
+      ->capture_default_str();
+  cmd->add_option("--http-threads", o->http_threads, "Threads of the HTTP server")
+      ->capture_default_str();
   cmd->callback([o] { std::exit(run_node(*o)); });
 }
 

@@ -16,6 +16,7 @@ std::unique_ptr<RaftServices> attach_raft_services(Channel& ch, uint64_t session
   s->locks = &s->handle->add_service("lock", std::make_unique<LockService>());
   s->map =
       &s->handle->add_service("map", std::make_unique<ReplicatedMap<std::string, std::string>>());
+  s->v2 = &s->handle->add_service("v2", std::make_unique<V2Store>());
   return s;
 }
 

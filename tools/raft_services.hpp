@@ -1,6 +1,7 @@
 #pragma once
 // The building blocks a `cohort node` serves when its stack has REPLICATION: a RaftHandle with
-// the stock services "counter", "lock" and "map" (string → string), as the shells and the demo
+// the stock services "counter", "lock", "map" (string → string)
+// and "v2" (the etcd v2 keys store of the HTTP gateway), as the shells and the demo
 // expect.
 #include <memory>
 
@@ -8,6 +9,7 @@
 #include "blocks/lock_service.hpp"
 #include "blocks/raft_handle.hpp"
 #include "blocks/replicated_map.hpp"
+#include "blocks/v2_store.hpp"
 
 namespace cohort::tools {
 
@@ -16,6 +18,7 @@ struct RaftServices {
   CounterService* counters = nullptr;
   LockService* locks = nullptr;
   ReplicatedMap<std::string, std::string>* map = nullptr;
+  V2Store* v2 = nullptr;  ///< the etcd v2 keys store ("v2"), served by `cohort node --http`
 };
 
 /// Attaches the stock services to `ch` (before connect). nullptr if the stack has no

@@ -10,7 +10,8 @@ mode="${1:-demo}"
 packages=(build-essential cmake ninja-build ccache pkg-config
   libboost-dev libboost-serialization-dev libfmt-dev libspdlog-dev doctest-dev
   libpugixml-dev libsodium-dev libc-ares-dev libcli11-dev
-  dnsmasq-base iproute2 procps)
+  dnsmasq-base iproute2 procps
+  etcd-client curl)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,481 @@
+#include "gateway/http_gateway.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "gateway/etcd_json.hpp"
+#include "gateway/etcd_request.hpp"
+
+namespace cohort::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+void parse_listen_address(const std::string& s, GatewayOptions& o) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
+    throw std::invalid_argument("--http wants HOST:PORT, got '" + s + "'");
+  unsigned long port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoul(s.substr(colon + 1), &used);
+    if (used != s.size() - colon - 1) throw std::invalid_argument("trailing characters");
+  } catch (const std::exception&) {
+    throw std::invalid_argument("--http: bad port in '" + s + "'");
+  }
+  if (port > 65535) throw std::invalid_argument("--http: port out of range in '" + s + "'");
+  o.host = s.substr(0, colon);
+  o.port = static_cast<uint16_t>(port);
+}
+
+raft::ReadMode parse_read_mode(const std::string& s) {
+  if (s == "linearizable") return raft::ReadMode::linearizable;
+  if (s == "lease") return raft::ReadMode::lease;
+  if (s == "stale") return raft::ReadMode::stale;
+  throw std::invalid_argument("read mode must be linearizable, lease or stale, got '" + s + "'");
+}
+
+namespace {
+
+uint64_t wall_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// A stable member id from its raft id (FNV-1a), shown in hex like etcd's member ids.
+std::string member_id(std::string_view name) {
+  uint64_t h = 1469598103934665603ull;
+  for (char c : name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return fmt::format("{:x}", h);
+}
+
+std::string_view reason(unsigned status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Payload Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
+  }
+}
+
+constexpr size_t max_body_bytes = 4 * 1024 * 1024;
+
+}  // namespace
+
+class Session;
+
+struct HttpGateway::Impl {
+  Impl(RaftHandle& r, V2Store& s, GatewayOptions opts)
+      : raft(r),
+        store(s),
+        o(std::move(opts)),
+        ioc(std::make_shared<asio::io_context>()),
+        acceptor(*ioc),
+        sync_timer(*ioc) {}
+
+  void accept();
+  void schedule_sync();
+  Runtime& loop() { return raft.channel().runtime(); }
+
+  RaftHandle& raft;
+  V2Store& store;
+  GatewayOptions o;
+  // Shared with the sessions: a completion still queued on the channel's loop may hold a
+  // session (and so its socket) after the gateway is gone.
+  std::shared_ptr<asio::io_context> ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  tcp::acceptor acceptor;
+  asio::steady_timer sync_timer;
+  std::vector<std::thread> threads;
+  std::string self_url;
+  std::string cluster_id = member_id("cohort");
+  std::atomic<bool> stopped{false};
+};
+
+/// One HTTP connection: reads a request, answers it (possibly after Raft), and reads the next.
+/// Every member function runs on the connection's strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(HttpGateway::Impl& gw, tcp::socket socket)
+      : gw_(gw), ioc_(gw.ioc), socket_(std::move(socket)) {}
+
+  void start() { read(); }
+
+ private:
+  struct Reply {
+    explicit Reply(unsigned s = 200, std::string_view type = "application/json",
+                   std::string_view extra = {})
+        : status(s), content_type(type), extra_header(extra) {}
+    unsigned status;
+    std::string_view content_type;
+    std::string_view extra_header;
+    std::optional<uint64_t> etcd_index, raft_index, raft_term;
+  };
+
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(max_body_bytes);
+    http::async_read(
+        socket_, buf_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) {
+      if (ec == http::error::body_limit) {
+        keep_alive_ = false;
+        body_ = "request body too large\n";
+        return write(Reply(413, "text/plain"));
+      }
+      return close();
+    }
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    head_ = req.method() == http::verb::head;
+    route(req);
+  }
+
+  void route(const http::request<http::string_body>& req) {
+    std::string_view target(req.target().data(), req.target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    body_.clear();
+    if (path == keys_prefix || path.starts_with("/v2/keys/")) return keys(req, target);
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      body_ = "Method Not Allowed\n";
+      return write(Reply(405, "text/plain", "Allow: GET, HEAD\r\n"));
+    }
+    if (path == "/version") {
+      body_ = R"({"etcdserver":"3.4.23","etcdcluster":"3.4.0"})";
+      return write(Reply());
+    }
+    if (path == "/health") {
+      bool ok = !gw_.raft.leader().empty();
+      body_ = ok ? R"({"health":"true"})" : R"({"health":"false"})";
+      return write(Reply(ok ? 200u : 503u));
+    }
+    if (path == "/v2/machines") {
+      body_ = gw_.self_url;
+      return write(Reply(200, "text/plain"));
+    }
+    if (path == "/v2/members" || path == "/v2/stats/self" || path == "/v2/stats/leader")
+      return status_page(std::string(path));
+    body_ = "404 page not found\n";
+    write(Reply(404, "text/plain"));
+  }
+
+  // /v2/members and /v2/stats/*: from the Raft status, fetched on the loop.
+  void status_page(std::string path) {
+    gw_.raft.status([self = shared_from_this(), path](raft::RaftStatus st) {
+      asio::post(self->socket_.get_executor(),
+                 [self, path, st = std::move(st)] { self->render_status(path, st); });
+    });
+  }
+
+  void render_status(const std::string& path, const raft::RaftStatus& st) {
+    std::string& b = body_;
+    if (path == "/v2/members") {
+      b = "{\"members\":[";
+      for (size_t i = 0; i < st.voters.size(); ++i) {
+        const auto& v = st.voters[i];
+        if (i) b += ',';
+        fmt::format_to(std::back_inserter(b), "{{\"id\":\"{}\",\"name\":", member_id(v));
+        append_json_string(b, v);
+        b += ",\"peerURLs\":[],\"clientURLs\":[";
+        if (v == st.raft_id) append_json_string(b, gw_.self_url);
+        b += "]}";
+      }
+      b += "]}\n";
+      return write(Reply());
+    }
+    if (path == "/v2/stats/leader" && st.role != raft::Role::leader) {
+      b = "{\"message\":\"not current leader\"}\n";
+      return write(Reply(403));
+    }
+    const bool leader = st.role == raft::Role::leader;
+    fmt::format_to(std::back_inserter(b), "{{\"name\":");
+    append_json_string(b, st.raft_id);
+    fmt::format_to(std::back_inserter(b),
+                   ",\"id\":\"{}\",\"state\":\"{}\",\"leaderInfo\":{{\"leader\":\"{}\"}},"
+                   "\"raftTerm\":{},\"raftIndex\":{},\"raftAppliedIndex\":{}}}\n",
+                   member_id(st.raft_id), leader ? "StateLeader" : "StateFollower",
+                   st.leader.empty() ? "" : member_id(st.leader), st.term, st.commit_index,
+                   st.applied_index);
+    write(Reply());
+  }
+
+  void keys(const http::request<http::string_body>& req, std::string_view target) {
+    auto m = req.method();
+    if (m != http::verb::get && m != http::verb::head && m != http::verb::put &&
+        m != http::verb::post && m != http::verb::delete_) {
+      body_ = "Method Not Allowed\n";
+      return write(Reply(405, "text/plain", "Allow: GET, HEAD, PUT, POST, DELETE\r\n"));
+    }
+    auto verb = http::to_string(m);
+    std::string_view method(verb.data(), verb.size());
+    auto parsed = parse_key_request(method, target, req.body());
+    if (auto* err = std::get_if<v2::Error>(&parsed)) return answer(v2::Reply(*err), {}, false);
+    KeyRequest& kr = std::get<KeyRequest>(parsed);
+    if (kr.wait) return watch(std::move(kr));
+    auto self = shared_from_this();
+    const bool no_value = kr.no_value_on_success;
+    if (kr.command.op == v2::Op::get) {
+      raft::ReadMode mode = kr.quorum ? raft::ReadMode::linearizable : gw_.o.read_mode;
+      gw_.raft.read(
+          gw_.o.service, v2::encode(kr.command), mode,
+          [self](std::error_code ec, raft::ReadOutcome out) {
+            asio::post(self->socket_.get_executor(),
+                       [self, ec, result = std::move(out.result), at = out.applied_index] {
+                         self->finish(ec, result, at, false);
+                       });
+          },
+          gw_.o.request_timeout);
+      return;
+    }
+    gw_.raft.submit(
+        gw_.o.service, v2::encode(kr.command),
+        [self, no_value](std::error_code ec, Buffer result) {
+          asio::post(self->socket_.get_executor(),
+                     [self, ec, result = std::move(result), no_value] {
+                       self->finish(ec, result, 0, no_value);
+                     });
+        },
+        gw_.o.request_timeout);
+  }
+
+  void finish(std::error_code ec, const Buffer& result, uint64_t raft_index, bool no_value) {
+    if (ec) {
+      v2::Errc code =
+          ec == raft::ClientErrc::no_leader ? v2::Errc::leader_elect : v2::Errc::raft_internal;
+      return answer(v2::Error{code, ec.message(), 0}, {}, false);
+    }
+    auto reply = v2::decode_result(result);
+    if (!reply)
+      return answer(v2::Error{v2::Errc::raft_internal, "malformed store result", 0}, {}, false);
+    answer(*reply, raft_index, no_value);
+  }
+
+  /// Writes an event or an error as etcd does (status, X-Etcd-Index, X-Raft-*, JSON).
+  void answer(const v2::Reply& reply, uint64_t raft_index, bool no_value) {
+    body_.clear();
+    if (const auto* e = std::get_if<v2::Event>(&reply)) {
+      const bool created =
+          e->action == v2::Action::create || (e->action == v2::Action::set && !e->prev_node);
+      const bool is_write = e->action != v2::Action::get;
+      append_event(body_, *e, wall_ms(),
+                   no_value && is_write && e->action != v2::Action::remove &&
+                       e->action != v2::Action::compare_and_delete);
+      Reply r{created ? 201u : 200u};
+      r.etcd_index = e->etcd_index;
+      r.raft_index = raft_index ? raft_index : e->node.modified_index;
+      r.raft_term = gw_.raft.term();
+      return write(r);
+    }
+    const auto& err = std::get<v2::Error>(reply);
+    append_error(body_, err);
+    Reply r{v2::http_status(err.code)};
+    r.etcd_index = err.index;
+    write(r);
+  }
+
+  // ---- wait=true ------------------------------------------------------------------------
+
+  void watch(KeyRequest kr) {
+    auto self = shared_from_this();
+    const bool recursive = kr.command.has(v2::flag::recursive);
+    gw_.loop().post([self, path = std::move(kr.command.path), recursive, since = kr.wait_index] {
+      uint64_t id = 0;
+      auto now = self->gw_.store.watch(
+          path, recursive, since,
+          [self](const v2::Event& e) {  // on the loop, inside apply()
+            asio::post(self->socket_.get_executor(), [self, e] { self->watch_fired(e); });
+          },
+          &id);
+      asio::post(self->socket_.get_executor(), [self, id, now = std::move(now)] {
+        if (now) return self->answer(*now, 0, false);
+        self->watching(id);
+      });
+    });
+  }
+
+  void watching(uint64_t id) {
+    watch_id_ = id;
+    // A long poll ends when the watch fires or the client goes away: notice the latter.
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (!self->watch_id_) return;                      // answered meanwhile
+      if (!ec && self->socket_.available() > 0) return;  // a pipelined request: keep waiting
+      self->cancel_watch();
+      self->close();
+    });
+  }
+
+  void watch_fired(const v2::Event& e) {
+    if (!watch_id_ || closed_) return;
+    watch_id_ = 0;
+    answer(e, 0, false);
+  }
+
+  void cancel_watch() {
+    if (!watch_id_) return;
+    uint64_t id = watch_id_;
+    watch_id_ = 0;
+    gw_.loop().post([self = shared_from_this(), id] { self->gw_.store.cancel_watch(id); });
+  }
+
+  // ---- output ---------------------------------------------------------------------------
+
+  void write(const Reply& r) {
+    out_.clear();
+    fmt::format_to(std::back_inserter(out_),
+                   "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nX-Etcd-Cluster-Id: {}\r\n", r.status,
+                   reason(r.status), r.content_type, gw_.cluster_id);
+    if (r.etcd_index)
+      fmt::format_to(std::back_inserter(out_), "X-Etcd-Index: {}\r\n", *r.etcd_index);
+    if (r.raft_index)
+      fmt::format_to(std::back_inserter(out_), "X-Raft-Index: {}\r\n", *r.raft_index);
+    if (r.raft_term) fmt::format_to(std::back_inserter(out_), "X-Raft-Term: {}\r\n", *r.raft_term);
+    out_ += r.extra_header;
+    if (!keep_alive_) out_ += "Connection: close\r\n";
+    fmt::format_to(std::back_inserter(out_), "Content-Length: {}\r\n\r\n", body_.size());
+    if (!head_) out_ += body_;
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec || !self->keep_alive_) return self->close();
+                        self->read();
+                      });
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    cancel_watch();
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  HttpGateway::Impl& gw_;
+  std::shared_ptr<asio::io_context> ioc_;  // outlives socket_
+  tcp::socket socket_;
+  beast::flat_buffer buf_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string body_;
+  std::string out_;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  bool closed_ = false;
+  uint64_t watch_id_ = 0;
+};
+
+void HttpGateway::Impl::accept() {
+  acceptor.async_accept(asio::make_strand(*ioc), [this](beast::error_code ec, tcp::socket s) {
+    if (stopped) return;
+    if (ec) {
+      spdlog::warn("http gateway: accept failed: {}", ec.message());
+    } else {
+      beast::error_code ignored;
+      s.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(*this, std::move(s))->start();
+    }
+    accept();
+  });
+}
+
+void HttpGateway::Impl::schedule_sync() {
+  sync_timer.expires_after(o.sync_interval);
+  sync_timer.async_wait([this](beast::error_code ec) {
+    if (ec || stopped) return;
+    // On the loop: the store is read there, and the sync goes out only from the leader.
+    loop().post([this] {
+      if (!store.has_ttl_keys() || !raft.is_leader()) return;
+      v2::Command c;
+      c.op = v2::Op::sync;
+      raft.submit(
+          o.service, v2::encode(c), [](std::error_code, Buffer) {}, o.sync_interval * 4);
+    });
+    schedule_sync();
+  });
+}
+
+HttpGateway::HttpGateway(RaftHandle& raft, V2Store& store, GatewayOptions options)
+    : impl_(std::make_unique<Impl>(raft, store, std::move(options))) {}
+
+HttpGateway::~HttpGateway() {
+  stop();
+}
+
+void HttpGateway::start() {
+  Impl& g = *impl_;
+  beast::error_code ec;
+  auto address = asio::ip::make_address(g.o.host, ec);
+  if (ec) throw std::runtime_error("http gateway: bad address " + g.o.host);
+  tcp::endpoint ep(address, g.o.port);
+  g.acceptor.open(ep.protocol(), ec);
+  if (!ec) g.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) g.acceptor.bind(ep, ec);
+  if (!ec) g.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error(
+        fmt::format("http gateway: cannot listen on {}:{}: {}", g.o.host, g.o.port, ec.message()));
+  g.self_url = fmt::format("http://{}:{}", g.o.host, port());
+  g.work.emplace(g.ioc->get_executor());
+  g.accept();
+  g.schedule_sync();
+  for (unsigned i = 0; i < std::max(1u, g.o.threads); ++i)
+    g.threads.emplace_back([&g] { g.ioc->run(); });
+}
+
+void HttpGateway::stop() {
+  Impl& g = *impl_;
+  if (g.stopped.exchange(true)) return;
+  asio::post(*g.ioc, [&g] {
+    beast::error_code ignored;
+    g.acceptor.close(ignored);
+    g.sync_timer.cancel();
+  });
+  g.work.reset();
+  g.ioc->stop();
+  for (auto& t : g.threads)
+    t.join();
+  g.threads.clear();
+}
+
+uint16_t HttpGateway::port() const {
+  beast::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+}  // namespace cohort::gateway
