@@ -90,6 +90,11 @@ void RaftHandle::submit(std::string service, Buffer command, ResultHandler done,
       });
 }
 
+void RaftHandle::submit_on_loop(std::string_view service, const Buffer& command, ResultHandler done,
+                                Duration timeout) {
+  submitter_->submit(ServiceRegistry::wrap(service, command), std::move(done), timeout);
+}
+
 void RaftHandle::read(std::string service, Buffer query, ReadMode mode, ReadHandler done,
                       Duration timeout) {
   raft::ClientRead r;
@@ -101,6 +106,17 @@ void RaftHandle::read(std::string service, Buffer query, ReadMode mode, ReadHand
     Event ev(raft::raft_event::client_read, std::move(r));
     channel_.stack().down(ev);
   });
+}
+
+void RaftHandle::read_on_loop(std::string_view service, const Buffer& query, ReadMode mode,
+                              ReadHandler done, Duration timeout) {
+  raft::ClientRead r;
+  r.query = ServiceRegistry::wrap(service, query);
+  r.mode = mode;
+  r.timeout = timeout;
+  r.done = std::move(done);
+  Event ev(raft::raft_event::client_read, std::move(r));
+  channel_.stack().down(ev);
 }
 
 void RaftHandle::add_server(const std::string& id, std::function<void(raft::ProposeOutcome)> done) {

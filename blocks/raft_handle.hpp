@@ -54,6 +54,13 @@ class RaftHandle : public BlockClient {
   /// A read-only query for `service` (no log entry).
   void read(std::string service, Buffer query, ReadMode mode, ReadHandler done,
             Duration timeout = {}) override;
+  /// submit() and read() for a caller already on the channel's loop thread: no post, so the
+  /// commands a caller hands over in one loop task go out in one REPLICATION drive (the HTTP
+  /// gateway batches its requests that way).
+  void submit_on_loop(std::string_view service, const Buffer& command, ResultHandler done,
+                      Duration timeout = {});
+  void read_on_loop(std::string_view service, const Buffer& query, ReadMode mode, ReadHandler done,
+                    Duration timeout = {});
 
   /// Leader / term as last reported (thread-safe).
   std::string leader() const;

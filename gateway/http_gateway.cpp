@@ -14,6 +14,7 @@
 
 #include "gateway/etcd_json.hpp"
 #include "gateway/etcd_request.hpp"
+#include "gateway/task_batch.hpp"
 
 namespace cohort::gateway {
 
@@ -104,7 +105,9 @@ struct HttpGateway::Impl {
         o(std::move(opts)),
         ioc(std::make_shared<asio::io_context>()),
         acceptor(*ioc),
-        sync_timer(*ioc) {}
+        sync_timer(*ioc),
+        to_loop([this](std::function<void()> f) { loop().post(std::move(f)); }),
+        to_http([this](std::function<void()> f) { asio::post(*ioc, std::move(f)); }) {}
 
   void accept();
   void schedule_sync();
@@ -123,6 +126,9 @@ struct HttpGateway::Impl {
   std::string self_url;
   std::string cluster_id = member_id("cohort");
   std::atomic<bool> stopped{false};
+  // Requests to the loop and completions back, one wake-up per batch each way.
+  TaskBatch to_loop;
+  TaskBatch to_http;
 };
 
 /// One HTTP connection: reads a request, answers it (possibly after Raft), and reads the next.
@@ -251,28 +257,40 @@ class Session : public std::enable_shared_from_this<Session> {
     if (kr.wait) return watch(std::move(kr));
     auto self = shared_from_this();
     const bool no_value = kr.no_value_on_success;
+    Buffer command = v2::encode(kr.command);
     if (kr.command.op == v2::Op::get) {
       raft::ReadMode mode = kr.quorum ? raft::ReadMode::linearizable : gw_.o.read_mode;
-      gw_.raft.read(
-          gw_.o.service, v2::encode(kr.command), mode,
-          [self](std::error_code ec, raft::ReadOutcome out) {
-            asio::post(self->socket_.get_executor(),
-                       [self, ec, result = std::move(out.result), at = out.applied_index] {
-                         self->finish(ec, result, at, false);
-                       });
-          },
-          gw_.o.request_timeout);
+      gw_.to_loop.push([self, command = std::move(command), mode] {
+        auto& gw = self->gw_;
+        gw.raft.read_on_loop(
+            gw.o.service, command, mode,
+            [self](std::error_code ec, raft::ReadOutcome out) {
+              self->complete(ec, std::move(out.result), out.applied_index, false);
+            },
+            gw.o.request_timeout);
+      });
       return;
     }
-    gw_.raft.submit(
-        gw_.o.service, v2::encode(kr.command),
-        [self, no_value](std::error_code ec, Buffer result) {
-          asio::post(self->socket_.get_executor(),
-                     [self, ec, result = std::move(result), no_value] {
-                       self->finish(ec, result, 0, no_value);
-                     });
-        },
-        gw_.o.request_timeout);
+    gw_.to_loop.push([self, command = std::move(command), no_value] {
+      auto& gw = self->gw_;
+      gw.raft.submit_on_loop(
+          gw.o.service, command,
+          [self, no_value](std::error_code ec, Buffer result) {
+            self->complete(ec, std::move(result), 0, no_value);
+          },
+          gw.o.request_timeout);
+    });
+  }
+
+  // On the loop: a Raft answer goes back to the connection's strand with the next batch.
+  void complete(std::error_code ec, Buffer result, uint64_t raft_index, bool no_value) {
+    gw_.to_http.push([self = shared_from_this(), ec, result = std::move(result), raft_index,
+                      no_value]() mutable {
+      auto& strand = self->socket_;
+      asio::dispatch(strand.get_executor(),
+                     [self = std::move(self), ec, result = std::move(result), raft_index,
+                      no_value] { self->finish(ec, result, raft_index, no_value); });
+    });
   }
 
   void finish(std::error_code ec, const Buffer& result, uint64_t raft_index, bool no_value) {
