@@ -49,6 +49,7 @@ class Form {
 }  // namespace
 
 std::optional<std::string> percent_decode(std::string_view s, bool form) {
+  if (s.find_first_of(form ? "%+" : "%") == std::string_view::npos) return std::string(s);
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
