@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -94,6 +95,10 @@ std::string_view reason(unsigned status) {
 
 constexpr size_t max_body_bytes = 4 * 1024 * 1024;
 
+// Each gateway publishes its URL here (a hidden key: not listed under /), so every member can
+// answer /v2/members with all client URLs, as etcdctl's endpoint sync and cluster-health want.
+constexpr std::string_view members_dir = "/_cohort/members";
+
 }  // namespace
 
 class Session;
@@ -111,6 +116,7 @@ struct HttpGateway::Impl {
 
   void accept();
   void schedule_sync();
+  void publish_url();
   Runtime& loop() { return raft.channel().runtime(); }
 
   RaftHandle& raft;
@@ -126,6 +132,7 @@ struct HttpGateway::Impl {
   std::string self_url;
   std::string cluster_id = member_id("cohort");
   std::atomic<bool> stopped{false};
+  bool publishing = false;  // loop thread only
   // Requests to the loop and completions back, one wake-up per batch each way.
   TaskBatch to_loop;
   TaskBatch to_http;
@@ -196,34 +203,61 @@ class Session : public std::enable_shared_from_this<Session> {
       body_ = gw_.self_url;
       return write(Reply(200, "text/plain"));
     }
-    if (path == "/v2/members" || path == "/v2/stats/self" || path == "/v2/stats/leader")
+    if (path == "/v2/members" || path == "/v2/members/leader" || path == "/v2/stats/self" ||
+        path == "/v2/stats/leader")
       return status_page(std::string(path));
     body_ = "404 page not found\n";
     write(Reply(404, "text/plain"));
   }
 
-  // /v2/members and /v2/stats/*: from the Raft status, fetched on the loop.
+  using Urls = std::map<std::string, std::string, std::less<>>;
+
+  // /v2/members and /v2/stats/*: from the Raft status and the published URLs, on the loop.
   void status_page(std::string path) {
     gw_.raft.status([self = shared_from_this(), path](raft::RaftStatus st) {
+      Urls urls;
+      auto listed = self->gw_.store.get(members_dir, false, false);
+      if (auto* e = std::get_if<v2::Event>(&listed))
+        for (auto& n : e->node.nodes)
+          if (n.value) urls[n.key.substr(members_dir.size() + 1)] = *n.value;
       asio::post(self->socket_.get_executor(),
-                 [self, path, st = std::move(st)] { self->render_status(path, st); });
+                 [self, path, st = std::move(st), urls = std::move(urls)] {
+                   self->render_status(path, st, urls);
+                 });
     });
   }
 
-  void render_status(const std::string& path, const raft::RaftStatus& st) {
+  void append_member(std::string& b, const std::string& name, const raft::RaftStatus& st,
+                     const Urls& urls) {
+    fmt::format_to(std::back_inserter(b), "{{\"id\":\"{}\",\"name\":", member_id(name));
+    append_json_string(b, name);
+    b += ",\"peerURLs\":[],\"clientURLs\":[";
+    auto it = urls.find(name);
+    if (name == st.raft_id)
+      append_json_string(b, gw_.self_url);
+    else if (it != urls.end())
+      append_json_string(b, it->second);
+    b += "]}";
+  }
+
+  void render_status(const std::string& path, const raft::RaftStatus& st, const Urls& urls) {
     std::string& b = body_;
     if (path == "/v2/members") {
       b = "{\"members\":[";
       for (size_t i = 0; i < st.voters.size(); ++i) {
-        const auto& v = st.voters[i];
         if (i) b += ',';
-        fmt::format_to(std::back_inserter(b), "{{\"id\":\"{}\",\"name\":", member_id(v));
-        append_json_string(b, v);
-        b += ",\"peerURLs\":[],\"clientURLs\":[";
-        if (v == st.raft_id) append_json_string(b, gw_.self_url);
-        b += "]}";
+        append_member(b, st.voters[i], st, urls);
       }
       b += "]}\n";
+      return write(Reply());
+    }
+    if (path == "/v2/members/leader") {
+      if (st.leader.empty()) {
+        b = "{\"message\":\"During election\"}\n";
+        return write(Reply(503));
+      }
+      append_member(b, st.leader, st, urls);
+      b += '\n';
       return write(Reply());
     }
     if (path == "/v2/stats/leader" && st.role != raft::Role::leader) {
@@ -437,6 +471,7 @@ void HttpGateway::Impl::schedule_sync() {
     if (ec || stopped) return;
     // On the loop: the store is read there, and the sync goes out only from the leader.
     loop().post([this] {
+      publish_url();
       if (!store.has_ttl_keys() || !raft.is_leader()) return;
       v2::Command c;
       c.op = v2::Op::sync;
@@ -445,6 +480,22 @@ void HttpGateway::Impl::schedule_sync() {
     });
     schedule_sync();
   });
+}
+
+// On the loop: (re)publishes this member's URL under members_dir until the store has it.
+void HttpGateway::Impl::publish_url() {
+  if (publishing || raft.leader().empty() || raft.raft_id().empty()) return;
+  std::string key = fmt::format("{}/{}", members_dir, raft.raft_id());
+  auto now = store.get(key, false, false);
+  if (auto* e = std::get_if<v2::Event>(&now); e && e->node.value == self_url) return;
+  publishing = true;
+  v2::Command c;
+  c.op = v2::Op::set;
+  c.path = std::move(key);
+  c.value = self_url;
+  raft.submit_on_loop(
+      o.service, v2::encode(c), [this](std::error_code, Buffer) { publishing = false; },
+      o.sync_interval * 4);
 }
 
 HttpGateway::HttpGateway(RaftHandle& raft, V2Store& store, GatewayOptions options)

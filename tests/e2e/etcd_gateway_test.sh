@@ -179,6 +179,24 @@ check_re "GET /version" "$(req "$follower/version")" '^\{"etcdserver":"3\.4\.[0-
 check_re "GET /health" "$(req "$follower/health")" '^\{"health":"true"\} 200$'
 check_re "GET /v2/members" "$(req "$follower/v2/members")" '^\{"members":\[\{"id":"[0-9a-f]+","name":"A".*"name":"C".*\]\} 200$'
 
+# Every gateway publishes its URL: /v2/members lists all three, so etcdctl's endpoint sync,
+# member list and cluster-health work against any member.
+healthy=no
+for _ in $(seq 1 100); do
+  if ETCDCTL_API=2 etcdctl --endpoints "$follower" cluster-health >"$work/health.out" 2>&1 &&
+    grep -q "cluster is healthy" "$work/health.out"; then
+    healthy=yes
+    break
+  fi
+  sleep 0.1
+done
+[[ "$healthy" == yes ]] || fail "etcdctl cluster-health: $(cat "$work/health.out")"
+members="$(ETCDCTL_API=2 etcdctl --endpoints "$leader" member list 2>&1)"
+[[ "$(grep -c 'clientURLs=http://127.0.0.1:' <<<"$members")" == 3 && "$members" == *"isLeader=true"* ]] ||
+  fail "etcdctl member list: $members"
+[[ "$(ETCDCTL_API=2 etcdctl --endpoints "$follower" get /e2e${leader##*:}/new 2>&1)" == v1 ]] ||
+  fail "etcdctl get with endpoint sync"
+
 # TTL: expires on cluster time (the leader's gateway submits sync entries while TTL keys exist).
 got="$(req -X PUT "$follower/v2/keys/ttl/k?ttl=1" -d value=short)"
 check_re "PUT with ttl" "$got" '"expiration":"[0-9T:.-]+Z","ttl":1,.* 201$'
