@@ -73,7 +73,7 @@ echo "leader $leader, follower $follower"
 ctl() {
   local url="$1"
   shift
-  ETCDCTL_API=2 etcdctl --no-sync --endpoints "$url" --total-timeout 20s "$@"
+  ETCDCTL_API=2 etcdctl --no-sync --endpoints "$url" --timeout 10s --total-timeout 30s "$@"
 }
 # expect WANT URL ARGS...: etcdctl's stdout must be WANT.
 expect() {
@@ -125,7 +125,7 @@ $p/dir/sub/b" "$url" ls -r "$p/dir"
   other="$leader"
   [[ "$url" == "$leader" ]] && other="$follower"
   expect "hello" "$other" set "$p/w" hello
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     kill -0 "$watcher" 2>/dev/null || break
     sleep 0.1
   done
@@ -139,7 +139,7 @@ $p/dir/sub/b" "$url" ls -r "$p/dir"
 done
 
 # curl URL... -> "STATUS BODY" (body without its trailing newline)
-req() { curl -s -w ' %{http_code}' "$@" | tr -d '\n'; }
+req() { curl -s --max-time 30 -w ' %{http_code}' "$@" | tr -d '\n'; }
 # check_re WHAT GOT REGEX
 check_re() { [[ "$2" =~ $3 ]] || fail "$1: '$2' does not match '$3'"; }
 
@@ -182,8 +182,8 @@ check_re "GET /v2/members" "$(req "$follower/v2/members")" '^\{"members":\[\{"id
 # Every gateway publishes its URL: /v2/members lists all three, so etcdctl's endpoint sync,
 # member list and cluster-health work against any member.
 healthy=no
-for _ in $(seq 1 100); do
-  if ETCDCTL_API=2 etcdctl --endpoints "$follower" cluster-health >"$work/health.out" 2>&1 &&
+for _ in $(seq 1 300); do
+  if ETCDCTL_API=2 etcdctl --endpoints "$follower" --timeout 10s cluster-health >"$work/health.out" 2>&1 &&
     grep -q "cluster is healthy" "$work/health.out"; then
     healthy=yes
     break
@@ -191,24 +191,24 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [[ "$healthy" == yes ]] || fail "etcdctl cluster-health: $(cat "$work/health.out")"
-members="$(ETCDCTL_API=2 etcdctl --endpoints "$leader" member list 2>&1)"
+members="$(ETCDCTL_API=2 etcdctl --endpoints "$leader" --timeout 10s member list 2>&1)"
 [[ "$(grep -c 'clientURLs=http://127.0.0.1:' <<<"$members")" == 3 && "$members" == *"isLeader=true"* ]] ||
   fail "etcdctl member list: $members"
-[[ "$(ETCDCTL_API=2 etcdctl --endpoints "$follower" get /e2e${leader##*:}/new 2>&1)" == v1 ]] ||
+[[ "$(ETCDCTL_API=2 etcdctl --endpoints "$follower" --timeout 10s get /e2e${leader##*:}/new 2>&1)" == v1 ]] ||
   fail "etcdctl get with endpoint sync"
 
 # TTL: expires on cluster time (the leader's gateway submits sync entries while TTL keys exist).
 got="$(req -X PUT "$follower/v2/keys/ttl/k?ttl=1" -d value=short)"
 check_re "PUT with ttl" "$got" '"expiration":"[0-9T:.-]+Z","ttl":1,.* 201$'
 expired=no
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   if [[ "$(req "$follower/v2/keys/ttl/k")" == *'"errorCode":100'*' 404' ]]; then
     expired=yes
     break
   fi
   sleep 0.1
 done
-[[ "$expired" == yes ]] || fail "a key with ttl=1 did not expire within 10 s"
+[[ "$expired" == yes ]] || fail "a key with ttl=1 did not expire within 30 s"
 
 if ((failures)); then
   echo "$failures failure(s)"
