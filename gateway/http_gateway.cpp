@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <deque>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -133,6 +134,15 @@ struct HttpGateway::Impl {
   std::string cluster_id = member_id("cohort");
   std::atomic<bool> stopped{false};
   bool publishing = false;  // loop thread only
+  // Writes share the RaftHandle's client session, whose unacknowledged results are bounded
+  // (SessionConfig::max_results_per_session): beyond max_writes_in_flight, writes wait here
+  // instead of failing with session_cache_full. Loop thread only.
+  using WriteDone = std::function<void(std::error_code, Buffer)>;
+  void submit_write(Buffer command, WriteDone done);
+  void start_writes();
+  size_t writes_in_flight = 0;
+  std::deque<std::pair<Buffer, WriteDone>> write_backlog;
+  bool starting_writes = false;
   // Requests to the loop and completions back, one wake-up per batch each way.
   TaskBatch to_loop;
   TaskBatch to_http;
@@ -305,14 +315,11 @@ class Session : public std::enable_shared_from_this<Session> {
       });
       return;
     }
-    gw_.to_loop.push([self, command = std::move(command), no_value] {
-      auto& gw = self->gw_;
-      gw.raft.submit_on_loop(
-          gw.o.service, command,
-          [self, no_value](std::error_code ec, Buffer result) {
-            self->complete(ec, std::move(result), 0, no_value);
-          },
-          gw.o.request_timeout);
+    gw_.to_loop.push([self, command = std::move(command), no_value]() mutable {
+      self->gw_.submit_write(std::move(command),
+                             [self, no_value](std::error_code ec, Buffer result) {
+                               self->complete(ec, std::move(result), 0, no_value);
+                             });
     });
   }
 
@@ -480,6 +487,30 @@ void HttpGateway::Impl::schedule_sync() {
     });
     schedule_sync();
   });
+}
+
+void HttpGateway::Impl::submit_write(Buffer command, WriteDone done) {
+  write_backlog.emplace_back(std::move(command), std::move(done));
+  start_writes();
+}
+
+void HttpGateway::Impl::start_writes() {
+  if (starting_writes) return;  // a completion re-entered from submit_on_loop: the loop below
+  starting_writes = true;
+  while (!write_backlog.empty() && writes_in_flight < o.max_writes_in_flight) {
+    auto [command, done] = std::move(write_backlog.front());
+    write_backlog.pop_front();
+    ++writes_in_flight;
+    raft.submit_on_loop(
+        o.service, command,
+        [this, done = std::move(done)](std::error_code ec, Buffer result) {
+          --writes_in_flight;
+          done(ec, std::move(result));
+          start_writes();
+        },
+        o.request_timeout);
+  }
+  starting_writes = false;
 }
 
 // On the loop: (re)publishes this member's URL under members_dir until the store has it.

@@ -32,6 +32,9 @@ struct GatewayOptions {
   raft::ReadMode read_mode = raft::ReadMode::linearizable;
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds sync_interval{500};
+  /// Writes submitted to Raft at once; more wait in a queue on the loop. Stays well below the
+  /// session's result cache (SessionConfig::max_results_per_session, 1024 by default).
+  size_t max_writes_in_flight = 512;
   std::string service = "v2";  ///< the V2Store's name in the registry
 };
 
