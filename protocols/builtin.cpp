@@ -1,5 +1,6 @@
 #include "protocols/builtin.hpp"
 
+#include "protocols/auth.hpp"
 #include "protocols/delay.hpp"
 #include "protocols/discard.hpp"
 #include "protocols/fd_all.hpp"
@@ -38,7 +39,9 @@ void register_builtin_protocols() {
   register_protocol<FdAll>("FD_ALL");
   register_protocol<VerifySuspect>("VERIFY_SUSPECT");
   register_protocol<Merge>("MERGE");
+  register_protocol<Auth>("AUTH");
   register_sym_encrypt_header();
+  register_auth_header();  // decodable even in stacks without AUTH (its messages are dropped)
   sim::register_sim_transport();
 }
 

@@ -25,6 +25,9 @@ void GmsHeader::encode(codec::Writer& w) const {
       view_id.creator.encode(w);
       w.varint(view_id.id);
       break;
+    case join_reject:
+      w.str(reason);
+      break;
     case join_req:
     case leave_req:
       break;
@@ -33,7 +36,7 @@ void GmsHeader::encode(codec::Writer& w) const {
 
 HeaderPtr GmsHeader::decode(codec::Reader& r) {
   uint8_t t = r.u8();
-  if (t < join_req || t > leave_req) return r.fail("unknown GMS header type"), nullptr;
+  if (t < join_req || t > join_reject) return r.fail("unknown GMS header type"), nullptr;
   auto h = std::make_shared<GmsHeader>(static_cast<Type>(t));
   switch (h->type) {
     case join_wait:
@@ -49,6 +52,9 @@ HeaderPtr GmsHeader::decode(codec::Reader& r) {
       h->view_id.creator = Address::decode(r);
       h->view_id.id = r.varint();
       break;
+    case join_reject:
+      h->reason = r.str();
+      break;
     case join_req:
     case leave_req:
       break;
@@ -59,7 +65,7 @@ HeaderPtr GmsHeader::decode(codec::Reader& r) {
 
 std::string GmsHeader::to_string() const {
   static const char* names[] = {"?",        "join_req",    "join_wait", "view",
-                                "view_ack", "view_reject", "leave_req"};
+                                "view_ack", "view_reject", "leave_req", "join_reject"};
   return fmt::format("GMS {}", names[type]);
 }
 
@@ -72,7 +78,8 @@ Gms::Gms()
       members_excluded_(counter("members_excluded", "suspected members excluded (coordinator)")),
       views_rejected_(counter("views_rejected", "views not installed: id not above ours")),
       ack_timeouts_(counter("ack_timeouts", "view installations that ended by view_ack_timeout")),
-      singletons_(counter("singletons", "times this member became a singleton coordinator")) {
+      singletons_(counter("singletons", "times this member became a singleton coordinator")),
+      joins_refused_(counter("joins_refused", "joins of this member refused (JOIN_REJECT)")) {
   register_header<GmsHeader>(protocol_id::gms, "GMS");
   declare("join_timeout", join_timeout_, "how long one join attempt waits for a view");
   declare("max_join_attempts", max_join_attempts_,
@@ -188,6 +195,8 @@ void Gms::handle(const Message& msg, const GmsHeader& h) {
         maybe_install();
       }
       return;
+    case GmsHeader::join_reject:
+      return handle_join_reject(msg.src(), h.reason);
   }
 }
 
@@ -274,6 +283,17 @@ void Gms::handle_join_req(const Address& joiner) {
   if (std::find(pending_joins_.begin(), pending_joins_.end(), joiner) == pending_joins_.end())
     pending_joins_.push_back(joiner);
   maybe_install();
+}
+
+void Gms::handle_join_reject(const Address& src, const std::string& reason) {
+  if (!joining_) return;  // joined already (or gave up): a late refusal changes nothing
+  joining_ = false;
+  join_timer_.cancel();
+  ++joins_refused_;
+  Event ev(event::join_failed,
+           fmt::format("join refused by {}: {}", src.to_string(),
+                       reason.empty() ? std::string("no reason given") : reason));
+  Protocol::up(ev);
 }
 
 // --- Leave --------------------------------------------------------------------------------------

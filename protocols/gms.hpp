@@ -26,6 +26,9 @@
 // over. Leave: a member sends LEAVE_REQ to the coordinator; a leaving coordinator installs the
 // view without itself on the others.
 //
+// Refusal: a JOIN_REJECT (sent by a protocol below GMS such as AUTH) ends the join: the member
+// sends event::join_failed up with the reason and stays without a view (no silent singleton).
+//
 // Views coming up from below (a transport or discovery with views="true") are dropped: GMS owns
 // the views. Loop affinity: everything runs on the channel's loop.
 #include <optional>
@@ -47,6 +50,7 @@ class GmsHeader : public Header {
     view_ack = 4,     ///< view_id
     view_reject = 5,  ///< view_id: the member's current view id
     leave_req = 6,
+    join_reject = 7,  ///< reason: the join is refused (sent by AUTH below GMS)
   };
   explicit GmsHeader(Type t) : type(t) {}
   Type type;
@@ -54,6 +58,7 @@ class GmsHeader : public Header {
   View new_view;
   bool merge = false;
   ViewId view_id;
+  std::string reason;
   void encode(codec::Writer& w) const override;
   static HeaderPtr decode(codec::Reader& r);
   std::string to_string() const override;
@@ -80,6 +85,7 @@ class Gms : public Protocol {
   void join_round();
   void become_singleton();
   void handle_join_req(const Address& joiner);
+  void handle_join_reject(const Address& src, const std::string& reason);
   void handle_view(const Address& src, const GmsHeader& h);
   void handle_view_ack(const Address& src, const GmsHeader& h, bool rejected);
   void leave();
@@ -123,6 +129,7 @@ class Gms : public Protocol {
   uint64_t& views_rejected_;
   uint64_t& ack_timeouts_;
   uint64_t& singletons_;
+  uint64_t& joins_refused_;
 };
 
 }  // namespace cohort

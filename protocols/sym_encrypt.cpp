@@ -229,6 +229,19 @@ const SymEncrypt::Key* SymEncrypt::key_for(uint32_t version) const {
 std::any SymEncrypt::down(Event& ev) {
   if (ev.type == event::set_local_address) local_ = ev.get<Address>();
   if (ev.type == event::connect) cluster_ = ev.get<std::string>();
+  if (ev.type == event::send_to_physical) {
+    // Discovery requests to a physical address travel inside an event: seal them too (else they
+    // leave in clear and every receiver drops them). The transport sends them as group messages,
+    // so they are sealed for a null destination.
+    const auto& [physical, inner] = ev.get<std::pair<std::string, Message>>();
+    Message group = inner;
+    group.dest(Address());
+    auto out = encrypt(group);
+    if (!out) return {};
+    ++encrypted_;
+    Event sealed(event::send_to_physical, std::pair<std::string, Message>(physical, *out));
+    return Protocol::down(sealed);
+  }
   return Protocol::down(ev);
 }
 

@@ -37,6 +37,9 @@ enum Type : int {
   /// up (MERGE → GMS), arg: View: the merge leader's GMS installs this view (a merge view) on
   /// every member it lists. Ignored unless this member coordinates its current view.
   install_merge_view = 21,
+  /// up (GMS), arg: std::string reason: a member refused this member's join (e.g. AUTH: wrong
+  /// secret); GMS stopped joining and will not become a singleton. The channel has no view.
+  join_failed = 22,
   raft = 100,  ///< 100..199 reserved for the Raft protocols
   user = 1000,
 };

@@ -1,13 +1,16 @@
 // `cohort node --config FILE --name NAME [--cluster C] [-D NAME=VALUE]...`: runs one member until
 // SIGINT or SIGTERM and prints each view it sees as one line, `view [A, B, C] id=7` (a merge view,
 // installed by GMS after MERGE healed a partition: `view [A, B, C] id=7 merge`), flushed at
-// once so that scripts can follow. A bad configuration: its error line on stderr, exit 1.
+// once so that scripts can follow. A bad configuration: its error line on stderr, exit 1. A join
+// refused by the group (AUTH): `cannot join: <reason>` on stderr, exit 3.
 // With `--http HOST:PORT` the member also serves the etcd v2 keys API (gateway/), printing
 // `http HOST:PORT` once it listens.
 #include <fmt/format.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -59,8 +62,17 @@ int run_node(const NodeOptions& o) {
   // GMS announces a merge view (event::merge_view) right before its view_change; both arrive on
   // the channel's loop, so a plain flag carries the mark over.
   auto merge_next = std::make_shared<bool>(false);
-  ch->on_event([merge_next](const Event& ev) {
+  // A refused join (e.g. AUTH: wrong secret) ends the node with its reason and a non-zero exit,
+  // rather than leaving a member without a view running.
+  auto join_failed = std::make_shared<std::atomic<bool>>(false);
+  ch->on_event([merge_next, join_failed](const Event& ev) {
     if (ev.type == event::merge_view) *merge_next = true;
+    if (ev.type == event::join_failed) {
+      std::fputs(fmt::format("cannot join: {}\n", ev.get<std::string>()).c_str(), stderr);
+      std::fflush(stderr);
+      *join_failed = true;
+      kill(getpid(), SIGTERM);  // wakes sigwait() below (process-directed)
+    }
   });
   ch->on_view([merge_next](const View& v) {
     std::string line = fmt::format("view {}{}\n", v.to_string(), *merge_next ? " merge" : "");
@@ -133,7 +145,7 @@ int run_node(const NodeOptions& o) {
   if (gw) gw->stop();  // no new requests; completions from the loop below still find it alive
   ch->close();
   gw.reset();
-  return 0;
+  return *join_failed ? 3 : 0;
 }
 
 }  // namespace

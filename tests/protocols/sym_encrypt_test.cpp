@@ -74,9 +74,12 @@ class Capture : public Protocol {
   std::any down(Event& ev) override {
     if (ev.type == event::set_local_address) local_ = ev.get<Address>();
     if (ev.type == event::connect) cluster_ = ev.get<std::string>();
+    if (ev.type == event::send_to_physical)
+      to_physical.push_back(ev.get<std::pair<std::string, Message>>().second);
     return Protocol::down(ev);
   }
   std::vector<std::vector<uint8_t>> frames;
+  std::vector<Message> to_physical;  // discovery requests sent to a physical address
   std::optional<size_t> tamper_offset;
 
  private:
@@ -393,6 +396,28 @@ TEST_CASE("SYM_ENCRYPT: batches are decrypted message by message; bad ones dropp
   CHECK(n.received == std::vector<std::string>{"b0", "b3"});
   CHECK(enc->stat("decrypt_failed") == 1);
   CHECK(enc->stat("unencrypted_dropped") == 1);
+}
+
+TEST_CASE("SYM_ENCRYPT: messages sent to a physical address (discovery) are sealed too") {
+  KeyDir keys;
+  SimWorld world(16);
+  Node n;
+  start_node(world, n, "A", {{"key_file", keys.key(0x42)}});
+  world.run_for(1ms);
+  Message req(Address(), Buffer::copy_of("DISCOVERY-SECRET"));
+  req.set(Message::INTERNAL);
+  Event ev(event::send_to_physical, std::pair<std::string, Message>("127.0.0.1:1", req));
+  n.enc->down(ev);
+  auto* cap = n.cap;
+  REQUIRE(cap->to_physical.size() == 1);
+  Message sealed = cap->to_physical[0];
+  CHECK(sealed.header<SymEncryptHeader>(protocol_id::sym_encrypt) != nullptr);
+  CHECK(sealed.payload().str().find("DISCOVERY-SECRET") == std::string::npos);
+  sealed.src(n.ch->address());
+  auto opened = n.enc->decrypt(sealed);  // as a receiver sees it: a group message
+  REQUIRE(opened);
+  CHECK(opened->payload().str() == "DISCOVERY-SECRET");
+  CHECK(opened->has(Message::INTERNAL));
 }
 
 TEST_CASE("SYM_ENCRYPT: key configuration errors name the attribute") {

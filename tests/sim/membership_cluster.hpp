@@ -107,6 +107,7 @@ class MCluster {
       if (unicast_tweak) unicast_tweak(*uni);
       stack->add(std::move(uni));
     }
+    if (below_gms) below_gms(n, *stack);
     if (layers_ & with_gms) {
       auto gms = std::make_unique<Gms>();
       REQUIRE(set(*gms, "join_timeout", t_.join_timeout).empty());
@@ -182,6 +183,8 @@ class MCluster {
 
   std::vector<std::unique_ptr<MNode>> nodes;
   std::function<void(Unicast&)> unicast_tweak;
+  /// Adds protocols of a node's own between UNICAST and GMS (e.g. AUTH).
+  std::function<void(MNode&, ProtocolStack&)> below_gms;
 
  private:
   unsigned layers_;
