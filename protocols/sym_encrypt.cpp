@@ -138,6 +138,9 @@ SymEncrypt::SymEncrypt()
           "accepted_key_used", "messages decrypted with the accepted (old) key during rotation")) {
   ensure_sodium();
   register_sym_encrypt_header();
+  // From libsodium's CSPRNG, not the runtime's seeded PRNG: this is cryptography (a repeated
+  // nonce breaks the cipher), and the ciphertext bytes never influence a protocol decision.
+  randombytes_buf(nonce_prefix_.data(), nonce_prefix_.size());
   declare("key_file", key_file_,
           "file holding the current key: 32 raw bytes or 64 hex digits (not the key itself)");
   declare("key_env", key_env_,
@@ -263,11 +266,14 @@ std::optional<Message> SymEncrypt::encrypt(const Message& msg) {
   size_t plain_len = data.size();
   data.resize(plain_len + tag_bytes);
 
-  // The nonce comes from libsodium's CSPRNG, not from the runtime's seeded PRNG: this is
-  // cryptography (a predictable or repeated nonce breaks the cipher), not simulation randomness,
-  // and the ciphertext bytes do not influence any protocol decision.
+  // Nonce = this member's random 16-byte prefix | a 64-bit message counter: unique per sender
+  // without a getrandom call per message (XChaCha's 192-bit nonce leaves room for a 128-bit
+  // random part, so two senders sharing a key collide with negligible probability).
   SymEncryptHeader::Nonce nonce;
-  randombytes_buf(nonce.data(), nonce.size());
+  std::memcpy(nonce.data(), nonce_prefix_.data(), nonce_prefix_.size());
+  uint64_t n = nonce_counter_++;
+  for (size_t i = 0; i < 8; ++i)
+    nonce[nonce_prefix_.size() + i] = static_cast<uint8_t>(n >> (8 * i));
   codec::Writer ad(96 + cluster_.size());
   make_ad(ad, current_.version, local_, msg.dest(), cluster_);
   unsigned long long tag_len = 0;

@@ -5,8 +5,9 @@
 //
 // Down: the message's flags, headers (encoded exactly as the frame encodes them: u16 id, varint
 // length, bytes) and payload become one plaintext, sealed with XChaCha20-Poly1305 (IETF AEAD,
-// libsodium) under the current key and a fresh random 24-byte nonce. The message leaves with only
-// a SymEncryptHeader {key version, nonce} and the ciphertext as payload:
+// libsodium) under the current key and a fresh 24-byte nonce (a random 16-byte prefix chosen when
+// the protocol is created, then a 64-bit little-endian message counter). The message leaves with
+// only a SymEncryptHeader {key version, nonce} and the ciphertext as payload:
 //
 //   header     varint key_version | 24 bytes nonce
 //   payload    AEAD(key, nonce, ad, plaintext) = ciphertext | 16-byte Poly1305 tag
@@ -114,6 +115,8 @@ class SymEncrypt : public Protocol {
 
   Address local_;
   std::string cluster_;
+  std::array<uint8_t, 16> nonce_prefix_{};
+  uint64_t nonce_counter_ = 0;
 
   uint64_t& encrypted_;
   uint64_t& decrypted_;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's two set-up commands:
 #   tools/setup.sh demo   installs what is missing, builds, runs the main job (cohort demo)
-#   tools/setup.sh test   installs what is missing, builds, runs every test
+#   tools/setup.sh test   installs what is missing, builds, runs every test, then builds the
+#                         libFuzzer targets (clang, a second build dir with only what they need)
+#                         and runs each for COHORT_FUZZ_SECONDS (default 10; 0 skips fuzzing)
 # Idempotent: packages are installed only when missing and the build is incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +13,8 @@ packages=(build-essential cmake ninja-build ccache pkg-config
   libboost-dev libboost-serialization-dev libfmt-dev libspdlog-dev doctest-dev
   libpugixml-dev libsodium-dev libc-ares-dev libcli11-dev
   dnsmasq-base iproute2 procps
-  etcd-client curl)
+  etcd-client curl
+  clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -36,8 +39,20 @@ case "$mode" in
     exec "$build_dir/cohort" demo
     ;;
   test)
-    cd "$build_dir"
-    exec ctest --output-on-failure -j"${COHORT_JOBS:-2}" --timeout 900
+    rc=0
+    (cd "$build_dir" && ctest --output-on-failure -j"${COHORT_JOBS:-2}" --timeout 900) || rc=$?
+    fuzz_seconds="${COHORT_FUZZ_SECONDS:-10}"
+    if [ "$fuzz_seconds" != 0 ]; then
+      fuzz_dir="${COHORT_FUZZ_BUILD_DIR:-build-fuzz}"
+      if [ ! -f "$fuzz_dir/build.ninja" ]; then
+        # -O1 and line tables only: the fuzz build is compiled on every CI run.
+        cmake -S . -B "$fuzz_dir" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCOHORT_FUZZ=ON \
+          -DCOHORT_TESTS=OFF -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only"
+      fi
+      cmake --build "$fuzz_dir" -j"${COHORT_JOBS:-2}" --target cohort_fuzz || rc=1
+      tests/fuzz/run_fuzzers.sh "$fuzz_dir" "$fuzz_seconds" || rc=1
+    fi
+    exit $rc
     ;;
   *)
     echo "usage: tools/setup.sh demo|test" >&2

@@ -1,6 +1,7 @@
 // make_corpus OUT_DIR: writes the seed corpora (OUT_DIR/<target>/<name>) with the real encoders,
 // so seeds stay valid when a format changes: re-run it and commit the result. Built with the fuzz
 // targets (-DCOHORT_FUZZ=ON); tests/fuzz/corpus/ holds its output plus any findings.
+#include <boost/serialization/vector.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -8,12 +9,24 @@
 #include <string>
 #include <vector>
 
+#include "blocks/block_status.hpp"
+#include "blocks/counter_codec.hpp"
+#include "blocks/lock_codec.hpp"
+#include "blocks/map_codec.hpp"
+#include "blocks/session_envelope.hpp"
+#include "blocks/v2_codec.hpp"
+#include "discovery/register.hpp"
+#include "protocols/auth.hpp"
 #include "protocols/builtin.hpp"
+#include "protocols/gms.hpp"
+#include "protocols/merge.hpp"
+#include "protocols/raft/client_wire.hpp"
 #include "protocols/raft/core/messages.hpp"
 #include "protocols/raft/log/segment.hpp"
 #include "protocols/sym_encrypt.hpp"
 #include "stack/frame.hpp"
 #include "stack/protocol_ids.hpp"
+#include "stack/protocol_registry.hpp"
 
 using namespace cohort;
 namespace fs = std::filesystem;
@@ -148,6 +161,129 @@ void file_log() {
   put("fuzz_file_log", "crc-fixed-records", fixed);
 }
 
+// fuzz_headers: u8 header id | header bytes. Structured seeds for the membership headers, and a
+// few generic ones for every registered id (its decoders are small; the fuzzer finds the rest).
+void headers() {
+  auto header = [](uint16_t id, const Header& h, const std::string& name) {
+    codec::Writer w;
+    w.u8(static_cast<uint8_t>(id));
+    h.encode(w);
+    put("fuzz_headers", name, w.data());
+  };
+  View v(ViewId{a, 7}, {a, b});
+  GmsHeader join(GmsHeader::join_req);
+  header(protocol_id::gms, join, "gms-join-req");
+  GmsHeader view(GmsHeader::view);
+  view.new_view = v;
+  view.merge = true;
+  header(protocol_id::gms, view, "gms-merge-view");
+  GmsHeader wait(GmsHeader::join_wait);
+  wait.coord = a;
+  header(protocol_id::gms, wait, "gms-join-wait");
+  GmsHeader ack(GmsHeader::view_ack);
+  ack.view_id = v.id();
+  header(protocol_id::gms, ack, "gms-view-ack");
+  GmsHeader reject(GmsHeader::join_reject);
+  reject.reason = "AUTH: refused";
+  header(protocol_id::gms, reject, "gms-join-reject");
+  MergeHeader info(MergeHeader::info);
+  info.view_id = v.id();
+  info.coord = a;
+  header(protocol_id::merge, info, "merge-info");
+  MergeHeader rsp(MergeHeader::merge_rsp);
+  rsp.merge_id = 99;
+  rsp.view = v;
+  header(protocol_id::merge, rsp, "merge-rsp");
+  for (auto t : {AuthHeader::hello, AuthHeader::challenge, AuthHeader::token, AuthHeader::check,
+                 AuthHeader::answer}) {
+    AuthHeader h(t);
+    h.nonce.fill(0x11);
+    h.mac.fill(0x22);
+    h.own_nonce.fill(0x33);
+    header(protocol_id::auth, h, "auth-" + h.to_string().substr(5));
+  }
+  // Generic: the id alone, then small type bytes and varints.
+  for (uint16_t id = 0; id < 256; ++id) {
+    if (!HeaderRegistry::instance().decoder(id)) continue;
+    std::string name = HeaderRegistry::instance().name(id);
+    for (auto& c : name)
+      if (c == '_') c = '-';
+    for (int k = 0; k < 3; ++k) {
+      std::vector<uint8_t> bytes{
+          static_cast<uint8_t>(id), static_cast<uint8_t>(k + 1), 0x01, 0x02, 0x00, 0x05, 0x00};
+      put("fuzz_headers", "generic-" + name + "-" + std::to_string(k), bytes);
+    }
+  }
+}
+
+// fuzz_client_wire: u8 decoder (0 request, 1 response, 2 status) | body.
+void client_wire() {
+  auto with = [](uint8_t mode, const Buffer& body, const std::string& name) {
+    std::vector<uint8_t> bytes{mode};
+    bytes.insert(bytes.end(), body.span().begin(), body.span().end());
+    put("fuzz_client_wire", name, bytes);
+  };
+  raft::wire::Request req;
+  req.req_id = 42;
+  req.timeout_ms = 5000;
+  req.payload = counter_codec::increment_and_get("c");
+  with(0, raft::wire::encode(req), "request-submit");
+  req.kind = raft::wire::RequestKind::read;
+  req.mode = raft::ReadMode::lease;
+  with(0, raft::wire::encode(req), "request-read");
+  raft::wire::Response rsp;
+  rsp.req_id = 42;
+  rsp.index = 17;
+  rsp.leader = "A";
+  rsp.payload = Buffer::copy_of("result");
+  with(1, raft::wire::encode(rsp), "response-reply");
+  rsp.kind = raft::wire::ResponseKind::notification;
+  with(1, raft::wire::encode(rsp), "response-notification");
+  raft::RaftStatus st;
+  st.raft_id = "A";
+  st.leader = "B";
+  st.term = 3;
+  st.voters = {"A", "B", "C"};
+  with(2, raft::wire::encode_status(st), "status");
+}
+
+// fuzz_block_codecs: u8 decoder (see the target) | input.
+void block_codecs() {
+  auto with = [](uint8_t mode, const Buffer& body, const std::string& name) {
+    std::vector<uint8_t> bytes{mode};
+    bytes.insert(bytes.end(), body.span().begin(), body.span().end());
+    put("fuzz_block_codecs", name, bytes);
+  };
+  with(0, encode(Envelope::open_session("client-1")), "envelope-open");
+  with(0, encode(Envelope::command(5, 2, 1, counter_codec::increment_and_get("c"))),
+       "envelope-command");
+  with(0, encode(Envelope::keep_alive(5, 2)), "envelope-keep-alive");
+  with(1, counter_codec::compare_and_set("c", 1, 2), "counter-cas");
+  with(1, counter_codec::add_and_get("c", -5), "counter-add");
+  with(2, lock_codec::encode(LockCommand{LockOp::try_lock, "L"}), "lock-try");
+  with(3, lock_codec::encode_grant(LockGrant{"L", 77}), "lock-grant");
+  v2::Command v2c;
+  v2c.op = v2::Op::compare_and_swap;
+  v2c.path = "/dir/key";
+  v2c.value = "v";
+  v2c.prev_value = "old";
+  v2c.prev_index = 3;
+  v2c.prev_exist = true;
+  with(4, v2::encode(v2c), "v2-cas");
+  using StringMap = MapCodec<std::string, std::string>;
+  with(5, StringMap::put("k", "v"), "map-put");
+  with(5, StringMap::compare_and_set("k", std::string("v"), "w"), "map-cas");
+  using NumberMap = MapCodec<int64_t, std::vector<int64_t>>;
+  with(6, NumberMap::put(7, {1, 2, 3}), "map-numbers-put");
+  with(7, make_result(BlockStatus::ok, counter_codec::value_body(9)), "result-session-id");
+  with(8, make_result(BlockStatus::ok, counter_codec::value_body(9)), "result-counter");
+  with(12, make_result(BlockStatus::ok, StringMap::value_body(std::string("v"))), "result-map");
+  v2::Event ev;
+  ev.node.key = "/k";
+  ev.node.value = "v";
+  with(13, make_result(BlockStatus::ok, v2::encode(v2::Reply(ev))), "result-v2-event");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -157,7 +293,13 @@ int main(int argc, char** argv) {
   }
   out_dir = argv[1];
   register_builtin_protocols();
+  register_discovery_protocols();
+  for (const auto& name : ProtocolRegistry::instance().names())
+    ProtocolRegistry::instance().create(name);  // registers every header decoder
   frames();
+  headers();
+  client_wire();
+  block_codecs();
   sym_encrypt();
   raft_messages();
   configs();

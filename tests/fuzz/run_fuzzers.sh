@@ -18,7 +18,8 @@ seconds="$2"
 shift 2
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_frame fuzz_sym_encrypt fuzz_raft_messages fuzz_config fuzz_file_log)
+  targets=(fuzz_frame fuzz_headers fuzz_sym_encrypt fuzz_raft_messages fuzz_client_wire
+    fuzz_block_codecs fuzz_config fuzz_file_log)
 fi
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/cohort-fuzz.XXXXXX")"

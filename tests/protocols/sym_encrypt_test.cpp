@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -175,7 +176,7 @@ size_t count_of(const std::vector<std::string>& v, const std::string& s) {
 
 }  // namespace
 
-TEST_CASE("SYM_ENCRYPT: members with the key exchange messages; the wire carries no plaintext") {
+TEST_CASE("SYM_ENCRYPT: members with the key exchange messages and the wire carries no plaintext") {
   KeyDir keys;
   SimWorld world(11);
   std::vector<Node> nodes(3);
@@ -214,7 +215,7 @@ TEST_CASE("SYM_ENCRYPT: members with the key exchange messages; the wire carries
   CHECK(frames == 4);
 }
 
-TEST_CASE("SYM_ENCRYPT: members without the key, with a wrong key or in clear are cut off") {
+TEST_CASE("SYM_ENCRYPT: members without the key or with a wrong key or in clear are cut off") {
   KeyDir keys;
   SimWorld world(12);
   std::vector<Node> nodes(4);
@@ -252,7 +253,9 @@ TEST_CASE("SYM_ENCRYPT: members without the key, with a wrong key or in clear ar
   CHECK(nodes[2].enc->stat("unencrypted_dropped") == 1);
 }
 
-TEST_CASE("SYM_ENCRYPT: a tampered byte, a replay to another member, an unknown key version") {
+TEST_CASE(
+    "SYM_ENCRYPT: a tampered byte or a replay to another member or an unknown key version is "
+    "dropped") {
   KeyDir keys;
   SimWorld world(13);
   std::vector<Node> nodes(3);
@@ -300,7 +303,7 @@ TEST_CASE("SYM_ENCRYPT: a tampered byte, a replay to another member, an unknown 
   }
 }
 
-TEST_CASE("SYM_ENCRYPT: keys rotate member by member, both accepted, no message lost") {
+TEST_CASE("SYM_ENCRYPT: keys rotate member by member with both accepted and no message lost") {
   KeyDir keys;
   std::string k1 = keys.key(0x11), k2 = keys.key(0x22);
   SimWorld world(14);
@@ -369,7 +372,7 @@ TEST_CASE("SYM_ENCRYPT: keys rotate member by member, both accepted, no message 
   CHECK(nodes[1].enc->stat("unknown_key_version") == 1);
 }
 
-TEST_CASE("SYM_ENCRYPT: batches are decrypted message by message; bad ones dropped") {
+TEST_CASE("SYM_ENCRYPT: batches are decrypted message by message and bad ones dropped") {
   KeyDir keys;
   SimWorld world(15);
   Node n;
@@ -418,6 +421,28 @@ TEST_CASE("SYM_ENCRYPT: messages sent to a physical address (discovery) are seal
   REQUIRE(opened);
   CHECK(opened->payload().str() == "DISCOVERY-SECRET");
   CHECK(opened->has(Message::INTERNAL));
+}
+
+TEST_CASE("SYM_ENCRYPT: nonces are a per-member random prefix and a counter and never repeat") {
+  KeyDir keys;
+  SimWorld world(17);
+  Node n1, n2;
+  start_node(world, n1, "A", {{"key_file", keys.key(0x42)}});
+  start_node(world, n2, "B", {{"key_file", keys.key(0x42)}});
+  world.run_for(1ms);
+  std::set<SymEncryptHeader::Nonce> seen;
+  SymEncryptHeader::Nonce first{};
+  for (int i = 0; i < 1000; ++i) {
+    auto sealed = n1.enc->encrypt(Message(Address(), Buffer::copy_of("x")));
+    REQUIRE(sealed);
+    auto nonce = sealed->header<SymEncryptHeader>(protocol_id::sym_encrypt)->nonce();
+    if (i == 0) first = nonce;
+    CHECK(std::equal(nonce.begin(), nonce.begin() + 16, first.begin()));  // same prefix
+    CHECK(seen.insert(nonce).second);
+  }
+  auto other = n2.enc->encrypt(Message(Address(), Buffer::copy_of("x")));
+  auto other_nonce = other->header<SymEncryptHeader>(protocol_id::sym_encrypt)->nonce();
+  CHECK_FALSE(std::equal(other_nonce.begin(), other_nonce.begin() + 16, first.begin()));
 }
 
 TEST_CASE("SYM_ENCRYPT: key configuration errors name the attribute") {

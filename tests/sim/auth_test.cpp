@@ -152,7 +152,7 @@ TEST_CASE("AUTH: a joiner without AUTH is refused with an error naming AUTH") {
   }
 }
 
-TEST_CASE("AUTH: a replayed join token is dropped; for another member it is useless") {
+TEST_CASE("AUTH: a replayed join token is dropped and is useless for another member") {
   AuthCluster ac(760);
   auto& a = ac.add("A", good_secret);
   auto& b = ac.add("B", good_secret);
@@ -187,7 +187,7 @@ TEST_CASE("AUTH: a replayed join token is dropped; for another member it is usel
   CHECK(auth->stat("joins_rejected") == 0);
 }
 
-TEST_CASE("AUTH: a subgroup with another secret is not merged; with the same secret it is") {
+TEST_CASE("AUTH: a subgroup with another secret is not merged but one with the same secret is") {
   for (uint64_t seed = 1; seed <= static_cast<uint64_t>(seed_count(5)); ++seed) {
     for (bool same : {false, true}) {
       AuthCluster ac(780 + seed);
