@@ -5,6 +5,9 @@
 // refused by the group (AUTH): `cannot join: <reason>` on stderr, exit 3.
 // With `--http HOST:PORT` the member also serves the etcd v2 keys API (gateway/), printing
 // `http HOST:PORT` once it listens.
+// On SIGUSR1 it prints every protocol's counters, one line per protocol,
+// `stats TCP connections_closed=2 malformed=1 ...`, then `stats end` (scripts and operators can
+// see what was received, dropped or malformed without stopping the member).
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 #include "config/config_error.hpp"
 #include "gateway/http_gateway.hpp"
 #include "protocols/raft/client_protocol.hpp"
+#include "stack/protocol_stack.hpp"
 #include "tools/channel_factory.hpp"
 #include "tools/commands.hpp"
 #include "tools/raft_services.hpp"
@@ -38,6 +42,19 @@ struct NodeOptions {
   unsigned http_threads = 1;
 };
 
+/// `stats NAME counter=value ...` for each protocol with counters, then `stats end`.
+std::string format_stats(const ProtocolStack& stack) {
+  std::string out;
+  for (const auto& p : stack.protocols()) {
+    if (p->stats().empty()) continue;
+    out += fmt::format("stats {}", p->name());
+    for (const auto& [name, stat] : p->stats())
+      out += fmt::format(" {}={}", name, stat.value);
+    out += '\n';
+  }
+  return out + "stats end\n";
+}
+
 int run_node(const NodeOptions& o) {
   // Block the signals before any thread starts, so that every thread inherits the mask and only
   // sigwait() below sees them.
@@ -45,6 +62,7 @@ int run_node(const NodeOptions& o) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   std::unique_ptr<Channel> ch;
@@ -141,7 +159,12 @@ int run_node(const NodeOptions& o) {
     std::fflush(stdout);
   }
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGUSR1) {
+    std::string lines;
+    ch->invoke([&] { lines = format_stats(ch->stack()); });
+    std::fputs(lines.c_str(), stdout);
+    std::fflush(stdout);
+  }
   if (gw) gw->stop();  // no new requests; completions from the loop below still find it alive
   ch->close();
   gw.reset();

@@ -1,6 +1,7 @@
 // `cohort perf net --transport tcp [--size N] [--count C]`: throughput of the TCP transport
 // between two channels, each on its own loop thread, next to plain Asio sockets doing the same in
-// the same run. Prints messages/s and MB/s; asserts nothing.
+// the same run. Prints messages/s and MB/s; asserts nothing. With --two-process the sender and the
+// receiver are two processes (tools/perf_net_process.cpp), for TCP and UDP.
 //
 //   cohort (TCP)     channel.send() of C messages of N bytes to the other member, with a window of
 //                    at most 4 MB in flight (the receiver's count is the ack), so the bounded send
@@ -28,6 +29,7 @@
 #include "stack/asio_runtime.hpp"
 #include "stack/channel.hpp"
 #include "tools/commands.hpp"
+#include "tools/perf_net_process.hpp"
 #include "tools/perf_net_udp.hpp"
 
 namespace cohort::tools {
@@ -195,6 +197,8 @@ void add_perf_net_command(CLI::App& app) {
     std::string transport = "tcp";
     std::vector<size_t> sizes;
     uint64_t count = 0;
+    bool two_process = false;
+    size_t batch_send = 1;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = parent->add_subcommand(
@@ -204,9 +208,19 @@ void add_perf_net_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--size", o->sizes, "Message size in bytes (repeatable; default 100 1024 61440)");
   cmd->add_option("--count", o->count, "Messages per run (default: about 200 MB worth)");
+  cmd->add_flag("--two-process", o->two_process,
+                "Sender and receiver in two processes (a forked receiver child per run)");
+  cmd->add_option("--batch-send", o->batch_send,
+                  "With --two-process: hand messages to the channel N at a time (1: one send each)")
+      ->capture_default_str();
   cmd->callback([o] {
     std::vector<size_t> sizes =
         o->sizes.empty() ? std::vector<size_t>{100, 1024, 60 * 1024} : o->sizes;
+    if (o->two_process) {
+      fmt::print("perf net: {} between two processes on 127.0.0.1\n", o->transport);
+      run_perf_net_two_process(o->transport, sizes, o->count, &default_count, o->batch_send);
+      std::exit(0);
+    }
     fmt::print("perf net: {} between two channels on 127.0.0.1 (one loop thread each)\n",
                o->transport);
     if (o->transport == "udp") {
