@@ -26,13 +26,22 @@ bool safe_component(std::string_view s) {
 
 FilePing::FilePing()
     : Discovery("FILE_PING", protocol_id::file_ping),
-      file_errors_(counter("file_errors", "node files that could not be read, parsed or written")) {
+      file_errors_(counter("file_errors", "node files that could not be read, parsed or written")),
+      stale_files_removed_(counter("stale_files_removed",
+                                   "files removed because nobody refreshed them for stale_after")) {
   declare("location", location_, "the shared folder (one sub-folder per cluster)", true);
+  declare("stale_after", stale_after_,
+          "remove a node file not refreshed for this long (its member crashed); 0: never");
 }
 
 void FilePing::init() {
   Discovery::init();
   if (location_.empty()) throw std::invalid_argument("location: must not be empty");
+  if (stale_after_ < Duration::zero() ||
+      (stale_after_ > Duration::zero() && stale_after_ < 3 * interval_))
+    throw std::invalid_argument(
+        "stale_after: must be 0 (never) or at least 3 x interval (live members refresh their "
+        "file every interval)");
 }
 
 std::string FilePing::format_node_file(const MemberInfo& info) {
@@ -93,6 +102,22 @@ void FilePing::write_own_file() {
   if (ec) ++file_errors_;
 }
 
+void FilePing::refresh_own_file() {
+  std::error_code ec;
+  fs::last_write_time(own_file(), fs::file_time_type::clock::now(), ec);
+  if (ec) write_own_file();  // gone (removed as stale while we were paused, or by hand)
+}
+
+bool FilePing::remove_if_stale(const fs::path& p) {
+  if (stale_after_ == Duration::zero()) return false;
+  std::error_code ec;
+  auto modified = fs::last_write_time(p, ec);
+  if (ec) return false;
+  if (fs::file_time_type::clock::now() - modified < stale_after_) return false;
+  if (fs::remove(p, ec)) ++stale_files_removed_;
+  return true;
+}
+
 void FilePing::on_connect() {
   if (!safe_component(cluster())) return void(++file_errors_);
   write_own_file();
@@ -105,11 +130,12 @@ void FilePing::on_disconnect() {
 
 void FilePing::find_candidates() {
   if (!safe_component(cluster())) return;
+  refresh_own_file();
   std::error_code ec;
-  if (!fs::exists(own_file(), ec)) write_own_file();
   for (fs::directory_iterator it(folder(), ec), end; !ec && it != end; it.increment(ec)) {
     const fs::path& p = it->path();
     if (p.extension() != ".node" || p == own_file()) continue;
+    if (remove_if_stale(p)) continue;
     std::error_code size_ec;
     if (fs::file_size(p, size_ec) > max_node_file_bytes || size_ec) {
       ++file_errors_;

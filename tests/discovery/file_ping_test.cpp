@@ -3,7 +3,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
+#include "config/null_runtime.hpp"
 #include "discovery/file_ping.hpp"
 #include "protocols/tcp_test_util.hpp"
 
@@ -96,4 +98,60 @@ TEST_CASE("FILE_PING: three members find each other through a folder; files foll
   CHECK(eventually([&] { return a.last_view().size() == 2; }));
   fs::remove(folder / (a.ch->address().uuid_string() + ".node"));
   CHECK(eventually([&] { return fs::exists(folder / (a.ch->address().uuid_string() + ".node")); }));
+}
+
+TEST_CASE("FILE_PING: files of crashed members expire after stale_after; live members' stay") {
+  TempDir dir;
+  std::string cluster = unique_net_cluster("file-ping-stale");
+  fs::path folder = dir.path / cluster;
+  fs::create_directories(folder);
+  // Files left by members killed with SIGKILL: one long ago, one just now. Nothing listens on
+  // port 1, so asking them fails quietly; only their age tells they are gone.
+  auto crashed_member_file = [&](uint64_t lo, const std::string& name) {
+    Address addr(7, lo, name);
+    fs::path p = folder / (addr.uuid_string() + ".node");
+    std::ofstream(p) << FilePing::format_node_file(MemberInfo{addr, "127.0.0.1:1", 1});
+    return p;
+  };
+  fs::path old_file = crashed_member_file(1, "OLD");
+  fs::last_write_time(old_file, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  fs::path recent_file = crashed_member_file(2, "RECENT");
+
+  auto stack = [&] {
+    auto v = tcp_file_ping(dir.path);
+    REQUIRE(v.back()->set_attribute("stale_after", "2s") == "");
+    return v;
+  };
+  NetNode a, b;
+  a.open("A", stack());
+  b.open("B", stack());
+  a.ch->connect(cluster);
+  b.ch->connect(cluster);
+  REQUIRE(eventually([&] { return a.last_view().size() == 2 && b.last_view().size() == 2; }));
+  CHECK(eventually([&] { return !fs::exists(old_file); }));
+  CHECK(fs::exists(recent_file));  // refreshed by nobody, but not 2s old yet
+  CHECK(eventually([&] { return !fs::exists(recent_file); }));
+  // Each file is removed once, by whichever member found it stale first.
+  CHECK(eventually([&] {
+    return a.stat("FILE_PING", "stale_files_removed") +
+               b.stat("FILE_PING", "stale_files_removed") ==
+           2;
+  }));
+  // The live members refresh theirs every interval: both files are there well after 2s.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  CHECK(eventually([&] { return node_files(folder) == 2; }));
+  CHECK(fs::exists(folder / (a.ch->address().uuid_string() + ".node")));
+  CHECK(fs::exists(folder / (b.ch->address().uuid_string() + ".node")));
+  CHECK(a.last_view().size() == 2);
+}
+
+TEST_CASE("FILE_PING: stale_after must leave live members time to refresh their file") {
+  auto p = std::make_unique<FilePing>();
+  REQUIRE(p->set_attribute("location", "/tmp/x") == "");
+  REQUIRE(p->set_attribute("interval", "1s") == "");
+  REQUIRE(p->set_attribute("stale_after", "2s") == "");
+  ProtocolStack stack(std::make_shared<NullRuntime>());
+  stack.add(make_tcp());
+  stack.add(std::move(p));
+  CHECK_THROWS_WITH_AS(stack.init(), doctest::Contains("stale_after"), std::invalid_argument);
 }
