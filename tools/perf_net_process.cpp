@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -311,7 +312,8 @@ Result cohort_sender(const std::string& transport, size_t size, uint64_t count, 
   const auto stall = std::chrono::milliseconds(is_tcp ? 30000 : 500);
   const uint64_t window = window_for(transport, size);
   Buffer payload = Buffer::copy_of(std::string(size, 'x'));
-  const size_t per_send = std::max<size_t>(1, batch_send);
+  // A batch never exceeds the ack step (a quarter window): the sender waits for acks that come.
+  const size_t per_send = std::clamp<size_t>(batch_send, 1, std::max<uint64_t>(1, window / 4));
   std::vector<Message> batch;
   auto start = Clock::now();
   uint64_t i = 0;
