@@ -11,6 +11,7 @@
 #include "protocols/physical_address.hpp"
 #include "protocols/tcp_test_util.hpp"
 #include "stack/frame.hpp"
+#include "stack/protocol_ids.hpp"
 
 using namespace cohort;
 using namespace cohort::test;
@@ -73,6 +74,31 @@ std::vector<uint8_t> length_prefixed(const std::vector<uint8_t>& body, uint32_t 
   for (uint8_t b : body)
     out.push_back(b);
   return out;
+}
+
+/// A TCP hello as a peer would send it: its listening address under TCP's header id.
+class HelloHeader : public Header {
+ public:
+  explicit HelloHeader(std::string physical) : physical_(std::move(physical)) {}
+  void encode(codec::Writer& w) const override { w.str(physical_); }
+
+ private:
+  std::string physical_;
+};
+
+/// A length-prefixed frame from `src` holding `msg`.
+std::vector<uint8_t> framed(const std::string& cluster, const Address& src, const Message& msg) {
+  codec::Writer w;
+  encode_frame(w, cluster, src, Address(), std::span(&msg, 1));
+  auto body = w.take();
+  return length_prefixed(body, static_cast<uint32_t>(body.size()));
+}
+
+std::vector<uint8_t> hello_from(const std::string& cluster, const Address& src) {
+  Message hello;
+  hello.set(Message::INTERNAL)
+      .put_header(protocol_id::tcp, std::make_shared<HelloHeader>("127.0.0.1:1"));
+  return framed(cluster, src, hello);
 }
 
 }  // namespace
@@ -226,6 +252,28 @@ TEST_CASE("TCP: hostile input is counted as malformed, the connection closed, th
     encode_frame(w, cluster, Address(1, 2, "X"), Address(), std::span(&m, 1));
     auto body = w.take();
     expect_malformed(length_prefixed(body, static_cast<uint32_t>(body.size())), false);
+  }
+  SUBCASE("a connection that sends nothing is closed after sock_conn_timeout") {
+    expect_malformed({}, false);
+  }
+  SUBCASE("a valid hello, then a frame claiming another source") {
+    auto bytes = hello_from(cluster, Address(1, 2, "X"));
+    Message m;
+    m.payload(Buffer::copy_of(std::string_view("impostor")));
+    auto impostor = framed(cluster, Address(3, 4, "Y"), m);
+    bytes.insert(bytes.end(), impostor.begin(), impostor.end());
+    expect_malformed(bytes, false);
+    CHECK(a.count_of("impostor") == 0);
+  }
+  SUBCASE("a valid hello, then random bytes") {
+    auto bytes = hello_from(cluster, Address(1, 2, "X"));
+    std::mt19937 rng(5);
+    std::vector<uint8_t> body(200);
+    for (auto& x : body)
+      x = static_cast<uint8_t>(rng());
+    auto junk = length_prefixed(body, 200);
+    bytes.insert(bytes.end(), junk.begin(), junk.end());
+    expect_malformed(bytes, false);
   }
   SUBCASE("random streams") {
     std::mt19937 rng(11);
