@@ -364,10 +364,12 @@ void Gms::maybe_install() {
   installing_ = true;
   installing_id_ = v.id();
   acks_waiting_.clear();
+  std::erase_if(merge_unconfirmed_, [&](const Address& m) { return !v.contains(m); });
   for (auto& m : members)
     if (m != local_) {
       acks_waiting_.insert(m);
-      send_view(m, v, merge);
+      if (merge) merge_unconfirmed_.insert(m);
+      send_view(m, v, merge_unconfirmed_.count(m) > 0);
     }
   install(v, merge);
   if (acks_waiting_.empty()) return finish_install();
@@ -384,6 +386,8 @@ void Gms::handle_view_ack(const Address& src, const GmsHeader& h, bool rejected)
     force_install_ = true;
   } else if (!(h.view_id == installing_id_)) {
     return;
+  } else {
+    merge_unconfirmed_.erase(src);  // it installed this view (a merge view if it was in the set)
   }
   if (!installing_) {
     if (rejected) maybe_install();
@@ -441,6 +445,7 @@ void Gms::install(const View& v, bool merge) {
     pending_joins_.clear();
     pending_leaves_.clear();
     pending_merge_.reset();
+    merge_unconfirmed_.clear();
     if (installing_) {
       installing_ = false;
       ack_timer_.cancel();

@@ -17,7 +17,8 @@
 // `view_ack_timeout`. Members install a view only if its id is higher than their current one
 // (a duplicate of the current view is acked again; a lower one is rejected with the member's id,
 // and the coordinator then re-installs with a higher id), so every member installs views in
-// increasing id order and a view id names one membership everywhere. An installed view goes
+// increasing id order and a view id names one membership everywhere. A member that rejected a
+// merge view gets the next views marked as merge views until it acks one. An installed view goes
 // down (so UNICAST, NAKACK, FD_ALL, MERGE learn it) and then up. Merge views (asked for by MERGE
 // via event::install_merge_view) are preceded by an event::merge_view going up.
 //
@@ -116,6 +117,10 @@ class Gms : public Protocol {
   std::set<Address> pending_leaves_;
   std::optional<View> pending_merge_;
   bool force_install_ = false;
+  // Members sent a merge view that have not acked one yet (they rejected it: their view id had
+  // moved past it meanwhile). Every next view goes to them marked as a merge view until they ack
+  // one, so that each member of a merged group sees a merge view.
+  std::set<Address> merge_unconfirmed_;
   bool installing_ = false;
   ViewId installing_id_;
   std::set<Address> acks_waiting_;

@@ -8,6 +8,8 @@
 // On SIGUSR1 it prints every protocol's counters, one line per protocol,
 // `stats TCP connections_closed=2 malformed=1 ...`, then `stats end` (scripts and operators can
 // see what was received, dropped or malformed without stopping the member).
+// With --control it reads commands from stdin (tools/node_control.hpp), e.g. `discard B,C` to
+// cut B and C off (a partition) and `discard none` to heal it.
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +29,7 @@
 #include "stack/protocol_stack.hpp"
 #include "tools/channel_factory.hpp"
 #include "tools/commands.hpp"
+#include "tools/node_control.hpp"
 #include "tools/raft_services.hpp"
 
 namespace cohort::tools {
@@ -40,6 +44,7 @@ struct NodeOptions {
   std::string http;  ///< HOST:PORT of the etcd v2 gateway; empty: none
   std::string http_read_mode = "linearizable";
   unsigned http_threads = 1;
+  bool control = false;
 };
 
 /// `stats NAME counter=value ...` for each protocol with counters, then `stats end`.
@@ -158,6 +163,8 @@ int run_node(const NodeOptions& o) {
     std::fputs(fmt::format("http {}:{}\n", http.host, gw->port()).c_str(), stdout);
     std::fflush(stdout);
   }
+  std::optional<NodeControl> control;
+  if (o.control) control.emplace(*ch);
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGUSR1) {
     std::string lines;
@@ -165,6 +172,7 @@ int run_node(const NodeOptions& o) {
     std::fputs(lines.c_str(), stdout);
     std::fflush(stdout);
   }
+  control.reset();  // before close: a command may be waiting for the loop
   if (gw) gw->stop();  // no new requests; completions from the loop below still find it alive
   ch->close();
   gw.reset();
@@ -192,6 +200,8 @@ void add_node_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--http-threads", o->http_threads, "Threads of the HTTP server")
       ->capture_default_str();
+  cmd->add_flag("--control", o->control,
+                "Read commands from stdin: discard NAME[,NAME...] | discard none | help");
   cmd->callback([o] { std::exit(run_node(*o)); });
 }
 

@@ -97,7 +97,7 @@ TEST_CASE("PING: needs a transport that can multicast") {
                        std::invalid_argument);
 }
 
-TEST_CASE("stock config: udp.xml builds (UDP, PING, FRAG)") {
+TEST_CASE("stock config: udp.xml builds the full membership stack") {
   register_builtin_protocols();
   register_discovery_protocols();
   auto dir = std::filesystem::path(__FILE__).parent_path() / "../../config";
@@ -106,5 +106,6 @@ TEST_CASE("stock config: udp.xml builds (UDP, PING, FRAG)") {
   std::vector<std::string> names;
   for (auto& p : stack->protocols())
     names.push_back(p->name());
-  CHECK(names == std::vector<std::string>{"UDP", "PING", "FRAG"});
+  CHECK(names == std::vector<std::string>{"UDP", "PING", "MERGE", "FD_ALL", "VERIFY_SUSPECT",
+                                          "NAKACK", "UNICAST", "GMS", "FRAG"});
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end: 5 `cohort node` processes on 127.0.0.1 over config/tcp.xml (TCP + TCPPING) must each
+# End-to-end: 5 `cohort node` processes on 127.0.0.1 over config/tcp.xml (the full stack) must each
 # print a view of 5 members. Ports 7900..7904 (override with COHORT_E2E_TCP_PORT). Processes are
 # stopped by PID only. Usage: net_nodes_test.sh PATH/TO/cohort
 set -u
@@ -8,7 +8,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 config="$here/../../config/tcp.xml"
 port="${COHORT_E2E_TCP_PORT:-7900}"
 n=5
-timeout_s=20
+timeout_s=40
 work="$(mktemp -d)"
 pids=()
 

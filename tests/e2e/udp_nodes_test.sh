@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end: 5 `cohort node` processes on 127.0.0.1 over config/udp.xml (UDP + PING + FRAG) must
+# End-to-end: 5 `cohort node` processes on 127.0.0.1 over config/udp.xml (the full stack) must
 # each print a view of 5 members, found by IP multicast on the loopback interface. Unicast ports
 # 7950.. and multicast group 228.8.8.8:45600 (override with COHORT_E2E_UDP_PORT /
 # COHORT_E2E_MCAST_PORT) so as not to collide with other tests. Processes are stopped by PID only.
@@ -14,7 +14,7 @@ config="$here/../../config/udp.xml"
 port="${COHORT_E2E_UDP_PORT:-7950}"
 mcast_port="${COHORT_E2E_MCAST_PORT:-45600}"
 n=5
-timeout_s=20
+timeout_s=40
 work="$(mktemp -d)"
 pids=()
 

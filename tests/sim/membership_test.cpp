@@ -89,7 +89,7 @@ TEST_CASE("UNICAST: exactly once, in order, under loss, duplication and reorderi
 
 TEST_CASE("UNICAST: small windows are hit, counted, and still deliver everything") {
   uint64_t full = 0;
-  for (int s = 1; s <= seed_count(20); ++s)
+  for (int s = 1; s <= seed_count(100); ++s)
     unicast_scenario(static_cast<uint64_t>(1000 + s), 40, &full);
   CHECK(full > 0);
 }
@@ -185,7 +185,7 @@ TEST_CASE("NAKACK: exactly once, FIFO per sender, under loss, duplication and re
 }
 
 TEST_CASE("NAKACK: OOB messages are reliable, exactly once, and may overtake") {
-  for (int s = 1; s <= seed_count(50); ++s)
+  for (int s = 1; s <= seed_count(200); ++s)
     nakack_scenario(static_cast<uint64_t>(500 + s), 30, true);
 }
 
@@ -222,7 +222,7 @@ void start_cluster(MCluster& c, int n, Duration spread) {
 }  // namespace
 
 TEST_CASE("GMS: members that start together agree on one view; views agree everywhere") {
-  for (int s = 1; s <= seed_count(100); ++s) {
+  for (int s = 1; s <= seed_count(500); ++s) {
     MCluster c(static_cast<uint64_t>(s), full);
     c.world.network().defaults = sim::LinkFaults{0.05, 0.05, 100us, 3ms};
     start_cluster(c, 5, 1s);
@@ -236,7 +236,7 @@ TEST_CASE("GMS: members that start together agree on one view; views agree every
 }
 
 TEST_CASE("GMS: a graceful leave installs a view without the member before FD_ALL could") {
-  for (int s = 1; s <= seed_count(50); ++s) {
+  for (int s = 1; s <= seed_count(300); ++s) {
     MCluster c(static_cast<uint64_t>(100 + s), full);
     start_cluster(c, 4, 200ms);
     REQUIRE(c.world.run_until([&] { return c.live().size() == 4 && c.all_live_agree(); }, 30s));
@@ -261,7 +261,7 @@ TEST_CASE("FD_ALL + VERIFY_SUSPECT: a crash is excluded within timeout + verific
   // one view installation (a few network delays).
   Duration bound = t.fd_timeout + t.fd_check + t.verify_timeout + 200ms;
   Duration worst{0};
-  for (int s = 1; s <= seed_count(100); ++s) {
+  for (int s = 1; s <= seed_count(500); ++s) {
     MCluster c(static_cast<uint64_t>(200 + s), full, t);
     start_cluster(c, 5, 200ms);
     REQUIRE(c.world.run_until([&] { return c.live().size() == 5 && c.all_live_agree(); }, 30s));
@@ -288,7 +288,7 @@ TEST_CASE("FD_ALL + VERIFY_SUSPECT: a crash is excluded within timeout + verific
 }
 
 TEST_CASE("MERGE: a partition yields two views; healing it yields one merged view") {
-  for (int s = 1; s <= seed_count(100); ++s) {
+  for (int s = 1; s <= seed_count(500); ++s) {
     uint64_t seed = static_cast<uint64_t>(300 + s);
     MCluster c(seed, full);
     c.world.network().defaults = sim::LinkFaults{0.02, 0.02, 100us, 2ms};
@@ -307,6 +307,13 @@ TEST_CASE("MERGE: a partition yields two views; healing it yields one merged vie
     for (auto& n : c.nodes)
       merge_views += n->merge_views;
     CHECK_MESSAGE(merge_views >= 5, "seed ", seed);
+    if (merge_views < 5)
+      for (auto& n : c.nodes) {
+        std::string vs;
+        for (auto& v : n->views)
+          vs += v.to_string() + " ";
+        MESSAGE(n->name, " merge views ", n->merge_views, ": ", vs);
+      }
     c.check_view_invariants();
     // Traffic still flows reliably in the merged view.
     c.send(*c.nodes[4], Address(), "after-merge");
@@ -329,7 +336,7 @@ TEST_CASE("MERGE: a partition yields two views; healing it yields one merged vie
 }
 
 TEST_CASE("GMS: a crashed member restarts (new address) and joins again") {
-  for (int s = 1; s <= seed_count(30); ++s) {
+  for (int s = 1; s <= seed_count(300); ++s) {
     MCluster c(static_cast<uint64_t>(400 + s), full);
     c.world.network().defaults = sim::LinkFaults{0.05, 0.05, 100us, 3ms};
     start_cluster(c, 5, 200ms);
