@@ -48,7 +48,7 @@ TEST_CASE("stock config: every config/*.xml passes cohort check (secrets in the 
     if (entry.path().filename().string().find("-encrypt") != std::string::npos)
       CHECK_MESSAGE(out.str().find("SYM_ENCRYPT") != std::string::npos, entry.path());
   }
-  CHECK(checked >= 12);
+  CHECK(checked >= 11);  // a folder that was not found would check none
   for (const char* name : {"udp-encrypt.xml", "tcp-gms-encrypt.xml"}) {
     std::ostringstream out, err;
     REQUIRE(check_config(stock(name), {}, out, err) == 0);
