@@ -5,7 +5,7 @@
 #   2. kill -9 one: the other 4 print the same view of 4 (without it) within FD_ALL timeout +
 #      timeout_check_interval + VERIFY_SUSPECT timeout + 2s of slack (3s + 0.5s + 1s + 2s);
 #   3. restart it (a new incarnation, same name and port): all 5 print the same view of 5 again.
-# Ports: tcp 8100..8104, udp 8714..8720 and multicast group 228.8.8.21:45621 (override with
+# Ports: tcp 8100..8104, udp 8714..8720 and multicast group 228.8.8.21:45631 (override with
 # COHORT_E2E_GMS_PORT / COHORT_E2E_GMS_MCAST_PORT). Processes are stopped by PID only. Where the
 # kernel refuses multicast (udp) the test prints "SKIPPED: ..." and exits 77 (CTest: skipped).
 # Usage: gms_nodes_test.sh PATH/TO/cohort [tcp|udp]
@@ -24,7 +24,7 @@ case "$transport" in
     port="${COHORT_E2E_GMS_PORT:-8714}"
     args=(--config "$here/../../config/udp.xml" -D COHORT_UDP_PORT="$port"
       -D COHORT_PORT_RANGE=$((n + 1)) -D COHORT_MCAST_ADDR=228.8.8.21
-      -D COHORT_MCAST_PORT="${COHORT_E2E_GMS_MCAST_PORT:-45621}")
+      -D COHORT_MCAST_PORT="${COHORT_E2E_GMS_MCAST_PORT:-45631}")
     ;;
   *)
     echo "usage: $0 PATH/TO/cohort [tcp|udp]" >&2

@@ -7,7 +7,7 @@
 #      exactly its own members;
 #   3. healed (`discard none` everywhere) -> all 5 print the same view of 5 again, and each of
 #      them printed a view of 5 marked `merge` after the heal.
-# Ports: udp 8700..8706 and multicast group 228.8.8.20:45620, tcp 8708..8712 (override with
+# Ports: udp 8700..8706 and multicast group 228.8.8.20:45630, tcp 8708..8712 (override with
 # COHORT_E2E_PARTITION_PORT / COHORT_E2E_PARTITION_MCAST_PORT). Processes are stopped by PID only.
 # Where the kernel refuses multicast (udp) the test prints "SKIPPED: ..." and exits 77, which CTest
 # reports as skipped (SKIP_RETURN_CODE). Limits are generous; no timing is asserted.
@@ -27,7 +27,7 @@ trap '' PIPE # a write to a dead node's control FIFO fails instead of killing th
 case "$transport" in
   udp)
     port="${COHORT_E2E_PARTITION_PORT:-8700}"
-    mcast_port="${COHORT_E2E_PARTITION_MCAST_PORT:-45620}"
+    mcast_port="${COHORT_E2E_PARTITION_MCAST_PORT:-45630}"
     args=(--config "$here/../../config/udp.xml" -D COHORT_UDP_PORT="$port"
       -D COHORT_PORT_RANGE=$((n + 1)) -D COHORT_MCAST_ADDR=228.8.8.20
       -D COHORT_MCAST_PORT="$mcast_port")
