@@ -220,6 +220,7 @@ void Nakack::handle_msg(Message& msg, const NakackHeader& h) {
   w.highest_seen = std::max(w.highest_seen, h.seqno);
   if (h.seqno < w.next_expected || w.buffered.count(h.seqno)) return void(++duplicates_);
   if (h.seqno >= w.next_expected + max_recv_window_) return void(++recv_window_full_);
+  const uint64_t seqno = h.seqno;  // `h` lives in msg's header: gone after remove_header
   msg.remove_header(protocol_id::nakack);
   // A retransmission travels as a NO_RELIABILITY unicast (so UNICAST leaves it alone); reliable
   // messages never carry that flag otherwise, so clear it and restore the group destination.
@@ -233,14 +234,14 @@ void Nakack::handle_msg(Message& msg, const NakackHeader& h) {
     ++oob_delivered_;
     ++msgs_delivered_;
     Message m = slot.msg;
-    w.buffered.emplace(h.seqno, Slot{Message(), true});
+    w.buffered.emplace(seqno, Slot{Message(), true});
     up_protocol()->up(m);
     if (!running_) return;
     auto again = windows_.find(sender);
     if (again == windows_.end()) return;
     return deliver_in_order(sender, again->second);
   }
-  w.buffered.emplace(h.seqno, std::move(slot));
+  w.buffered.emplace(seqno, std::move(slot));
   deliver_in_order(sender, w);
 }
 

@@ -208,8 +208,9 @@ bool Unicast::handle_data(Message& msg, const UnicastHeader& h) {
     ++recv_window_full_;
     return true;
   }
+  const uint64_t seqno = h.seqno;  // `h` lives in msg's header: gone after remove_header
   msg.remove_header(protocol_id::unicast);
-  if (!e.buffered.emplace(h.seqno, std::move(msg)).second) ++duplicates_;
+  if (!e.buffered.emplace(seqno, std::move(msg)).second) ++duplicates_;
   // Deliver in order. Each message is taken out before it goes up, so a handler that sends
   // (which touches send_ only) cannot disturb this loop; recv_ entries are only erased by tick().
   while (!e.buffered.empty() && e.buffered.begin()->first == e.next_expected) {
