@@ -122,7 +122,10 @@ void FileLogStore::drop_suffix(Index from, bool durable) {
     s.locs.resize(keep);
     s.bytes = offset;
     s.allocated = offset;
-    if (durable) s.file->datasync();
+    if (durable) {
+      s.file->datasync();
+      ++segment_syncs_;
+    }
     cut = s.file;
   }
   if (durable && removed) file_io::fsync_dir(dir_);
@@ -143,6 +146,7 @@ FileLogStore::Segment& FileLogStore::roll(Index next) {
     try {
       trim(segments_.back());
       segments_.back().file->datasync();
+      ++segment_syncs_;
     } catch (const StoreError& e) {
       poison(e);
       throw;
@@ -358,8 +362,10 @@ Index FileLogStore::sync() {
   }
   // The slow part runs unlocked, so the loop thread keeps appending (the next group) meanwhile.
   try {
-    for (const auto& f : files)
+    for (const auto& f : files) {
       f->datasync();
+      ++segment_syncs_;
+    }
     if (dir) file_io::fsync_dir(dir_);
   } catch (const StoreError& e) {
     // After a failed fdatasync the kernel may have dropped the dirty pages: retrying could

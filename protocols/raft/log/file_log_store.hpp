@@ -89,6 +89,10 @@ class FileLogStore final : public LogStore {
   const std::string& dir() const { return dir_; }
   /// Segment files currently in use (for tests and probes).
   size_t segment_count() const;
+  /// fdatasync calls on segment files since the store was opened, recovery's not counted (any
+  /// thread). Group commit shows here: one sync() flushes each touched segment once, however
+  /// many appends it covers.
+  uint64_t segment_syncs() const { return segment_syncs_.load(std::memory_order_relaxed); }
 
  private:
   struct Segment {
@@ -144,6 +148,7 @@ class FileLogStore final : public LogStore {
   std::atomic<Index> first_index_ = 1;
   std::atomic<Index> last_index_ = 0;
   std::atomic<uint64_t> log_bytes_ = 0;
+  std::atomic<uint64_t> segment_syncs_ = 0;
 
   // Shared with sync().
   mutable std::mutex sync_mutex_;                            ///< one sync() at a time
