@@ -2,8 +2,11 @@
 // crashes, reads in every mode, and lock fencing.
 #include <doctest/doctest.h>
 
+#include <optional>
+
 #include "blocks/counter_codec.hpp"
 #include "sim/blocks_cluster.hpp"
+#include "sim/sim_seeds.hpp"
 
 using namespace cohort;
 using namespace cohort::test;
@@ -80,29 +83,115 @@ TEST_CASE("counter increments across leader crashes: exactly the acknowledged on
   }
 }
 
-TEST_CASE("reads: stale reports its lag; linearizable and lease reads see acknowledged writes") {
-  BlockCluster c(5);
-  REQUIRE(c.world.run_until([&] { return c.leader() != nullptr; }, 5s));
-  BlockNode* follower = nullptr;
-  for (auto& nd : c.nodes)
-    if (&nd != c.leader()) follower = &nd;
-  bool done = false;
-  follower->handle->submit("counter", counter_codec::set("x", 42),
-                           [&](std::error_code ec, Buffer) { done = !ec; });
-  REQUIRE(c.world.run_until([&] { return done; }, 5s));
-  for (ReadMode mode : {ReadMode::linearizable, ReadMode::lease, ReadMode::stale}) {
-    for (auto& nd : c.nodes) {
-      int64_t value = -1;
-      bool got = false;
-      nd.handle->read("counter", counter_codec::get("x"), mode,
-                      [&](std::error_code ec, ReadOutcome out) {
-                        got = !ec;
-                        value = counter_codec::decode_value(out.result).value;
-                      });
-      REQUIRE(c.world.run_until([&] { return got; }, 5s));
-      // A stale read may not see the write yet on a follower that has not applied it.
-      if (mode != ReadMode::stale) CHECK(value == 42);
+TEST_CASE("reads: stale reports its lag, linearizable and lease reads see acknowledged writes") {
+  for (uint64_t seed : sim_seeds(5, 4)) {
+    INFO("seed " << seed);
+    BlockCluster c(seed);
+    REQUIRE(c.world.run_until([&] { return c.leader() != nullptr; }, 5s));
+    BlockNode* follower = nullptr;
+    for (auto& nd : c.nodes)
+      if (&nd != c.leader()) follower = &nd;
+    bool done = false;
+    follower->handle->submit("counter", counter_codec::set("x", 42),
+                             [&](std::error_code ec, Buffer) { done = !ec; });
+    REQUIRE(c.world.run_until([&] { return done; }, 5s));
+
+    // A linearizable read (ReadIndex) writes nothing to the log: a batch of them on every member
+    // leaves the leader's log where it was. (Right after the write, so no session keep-alive is
+    // due in between.)
+    BlockNode* leader = c.leader();
+    REQUIRE(leader);
+    raft::RaftStatus before = leader->status();
+    auto* repl = leader->ch->stack().find("REPLICATION");
+    uint64_t proposals = repl->stat("proposals");
+    int pending = 0, saw_write = 0;
+    for (int i = 0; i < 10; ++i)
+      for (auto& nd : c.nodes) {
+        ++pending;
+        nd.handle->read("counter", counter_codec::get("x"), ReadMode::linearizable,
+                        [&](std::error_code ec, ReadOutcome out) {
+                          --pending;
+                          saw_write += !ec && counter_codec::decode_value(out.result).value == 42;
+                        });
+      }
+    REQUIRE(c.world.run_until([&] { return pending == 0; }, 5s));
+    CHECK(saw_write == 30);
+    raft::RaftStatus after = leader->status();
+    CHECK(after.term == before.term);
+    CHECK(after.last_index == before.last_index);
+    CHECK(repl->stat("proposals") == proposals);
+
+    for (ReadMode mode : {ReadMode::linearizable, ReadMode::lease, ReadMode::stale}) {
+      for (auto& nd : c.nodes) {
+        int64_t value = -1;
+        bool got = false;
+        nd.handle->read("counter", counter_codec::get("x"), mode,
+                        [&](std::error_code ec, ReadOutcome out) {
+                          got = !ec;
+                          value = counter_codec::decode_value(out.result).value;
+                        });
+        REQUIRE(c.world.run_until([&] { return got; }, 5s));
+        // A stale read may not see the write yet on a follower that has not applied it.
+        if (mode != ReadMode::stale) CHECK(value == 42);
+      }
     }
+
+    // Stale reads say how stale they are. Cut a follower off; the others commit more writes.
+    // Partitioned, it still answers stale reads at once, from the state it has: applied_index
+    // is behind the leader's commit, and commit_lag is what this member knows is committed but
+    // not applied (here nothing: it cannot learn of the commits it missed), so applied_index is
+    // the figure to compare with the leader's.
+    BlockNode* cut = follower;
+    std::vector<std::string> rest;
+    for (auto& nd : c.nodes)
+      if (&nd != cut) rest.push_back(nd.id);
+    c.world.network().partition({{cut->id}, rest});
+    leader = c.leader();
+    REQUIRE(leader);
+    REQUIRE(leader != cut);
+    for (int64_t v = 100; v <= 105; ++v) {
+      done = false;
+      leader->handle->submit("counter", counter_codec::set("x", v),
+                             [&](std::error_code ec, Buffer) { done = !ec; });
+      REQUIRE(c.world.run_until([&] { return done; }, 5s));
+    }
+    raft::Index committed = leader->status().commit_index;
+    auto stale_read = [&](BlockNode& nd) {
+      std::optional<ReadOutcome> out;
+      nd.handle->read("counter", counter_codec::get("x"), ReadMode::stale,
+                      [&](std::error_code ec, ReadOutcome o) {
+                        CHECK(!ec);
+                        out = std::move(o);
+                      });
+      REQUIRE(c.world.run_until([&] { return out.has_value(); }, 1s));
+      return *out;
+    };
+    ReadOutcome old = stale_read(*cut);
+    raft::RaftStatus cs = cut->status();
+    CHECK(counter_codec::decode_value(old.result).value == 42);
+    CHECK(old.applied_index == cs.applied_index);
+    CHECK(old.applied_index < committed);
+    CHECK(old.applied_index + old.commit_lag == std::max(cs.commit_index, cs.applied_index));
+    // A linearizable read there cannot be served: it fails instead of returning the old value.
+    std::optional<std::error_code> lin_err;
+    cut->handle->read(
+        "counter", counter_codec::get("x"), ReadMode::linearizable,
+        [&](std::error_code ec, ReadOutcome) { lin_err = ec; }, 1s);
+    REQUIRE(c.world.run_until([&] { return lin_err.has_value(); }, 5s));
+    CHECK((*lin_err == ClientErrc::no_leader || *lin_err == ClientErrc::timeout));
+    // The leader's own stale read is current.
+    ReadOutcome at_leader = stale_read(*leader);
+    CHECK(counter_codec::decode_value(at_leader.result).value == 105);
+    CHECK(at_leader.applied_index >= committed);
+    CHECK(at_leader.commit_lag == 0);
+
+    // Healed, the follower catches up: its stale read is current and reports no lag.
+    c.world.network().heal();
+    REQUIRE(c.world.run_until([&] { return cut->status().applied_index >= committed; }, 5s));
+    ReadOutcome fresh = stale_read(*cut);
+    CHECK(counter_codec::decode_value(fresh.result).value == 105);
+    CHECK(fresh.applied_index >= committed);
+    CHECK(fresh.commit_lag == 0);
   }
 }
 
