@@ -8,7 +8,8 @@
 // Use: create the channel from a stack with ELECTION, REPLICATION and CLIENT; construct the
 // handle and add every service *before* Channel::connect (entries are applied from the start);
 // then call submit/read from any thread. Callbacks run on the channel's loop: keep them short.
-// Completion-token forms (callback, use_future, use_awaitable) are in raft_handle_async.hpp.
+// Completion-token forms of submit and read (callback, use_future, use_awaitable):
+// raft_handle_async.hpp.
 #include <functional>
 #include <map>
 #include <memory>
