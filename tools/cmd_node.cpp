@@ -172,7 +172,7 @@ int run_node(const NodeOptions& o) {
     std::fputs(lines.c_str(), stdout);
     std::fflush(stdout);
   }
-  control.reset();  // before close: a command may be waiting for the loop
+  control.reset();     // before close: a command may be waiting for the loop
   if (gw) gw->stop();  // no new requests; completions from the loop below still find it alive
   ch->close();
   gw.reset();

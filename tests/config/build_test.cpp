@@ -113,7 +113,7 @@ TEST_CASE("build_stack error: wrong order") {
         "in <config>), but it is above FAKE_TP");
 }
 
-TEST_CASE("build_stack error: a protocol's init() names the attribute; the error has its line") {
+TEST_CASE("build_stack error: a protocol's init() names the attribute, the error has its line") {
   // Set in the file: the attribute's own line.
   CHECK(
       error_of("<config>\n<FAKE_TP/>\n<FAKE_ALL interval=\"1s\"\n  timeout=\"1s\"/>\n</config>") ==

@@ -10,12 +10,13 @@
 #include "config/stack_builder.hpp"
 #include "discovery/register.hpp"
 #include "protocols/builtin.hpp"
+#include "source_dir.hpp"
 
 using namespace cohort;
 
 namespace {
 std::string stock(const char* name) {
-  return (std::filesystem::path(__FILE__).parent_path() / "../../config" / name).string();
+  return (std::filesystem::path(cohort::test::source_dir()) / "config" / name).string();
 }
 }  // namespace
 

@@ -219,7 +219,7 @@ TEST_CASE("DNS_PING: SRV records (target resolved by A) and A records with port 
   CHECK(t.stat("DNS_PING", "bad_records") > 0);
 }
 
-TEST_CASE("DNS_PING: an unreachable DNS server is counted; the member keeps running") {
+TEST_CASE("DNS_PING: an unreachable DNS server is counted, the member keeps running") {
   uint16_t nobody = free_port();  // nothing listens there
   NetNode a;
   a.open("A", tcp_dns_ping(free_port(), {{"dns_query", "_cohort._tcp.cluster.test"},

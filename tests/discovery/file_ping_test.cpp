@@ -65,7 +65,7 @@ TEST_CASE("FILE_PING: node files round-trip and malformed ones are rejected") {
   CHECK(!FilePing::parse_node_file(std::string(5000, '=')));
 }
 
-TEST_CASE("FILE_PING: three members find each other through a folder; files follow membership") {
+TEST_CASE("FILE_PING: three members find each other through a folder, files follow membership") {
   TempDir dir;
   std::string cluster = unique_net_cluster("file-ping");
   fs::path folder = dir.path / cluster;
@@ -100,7 +100,7 @@ TEST_CASE("FILE_PING: three members find each other through a folder; files foll
   CHECK(eventually([&] { return fs::exists(folder / (a.ch->address().uuid_string() + ".node")); }));
 }
 
-TEST_CASE("FILE_PING: files of crashed members expire after stale_after; live members' stay") {
+TEST_CASE("FILE_PING: files of crashed members expire after stale_after, live members' stay") {
   TempDir dir;
   std::string cluster = unique_net_cluster("file-ping-stale");
   fs::path folder = dir.path / cluster;

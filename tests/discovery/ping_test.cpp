@@ -14,6 +14,7 @@
 #include "protocols/builtin.hpp"
 #include "protocols/tcp_test_util.hpp"
 #include "protocols/udp_test_util.hpp"
+#include "source_dir.hpp"
 
 using namespace cohort;
 using namespace cohort::test;
@@ -100,7 +101,7 @@ TEST_CASE("PING: needs a transport that can multicast") {
 TEST_CASE("stock config: udp.xml builds the full membership stack") {
   register_builtin_protocols();
   register_discovery_protocols();
-  auto dir = std::filesystem::path(__FILE__).parent_path() / "../../config";
+  auto dir = std::filesystem::path(cohort::test::source_dir()) / "config";
   auto stack =
       build_stack(load_config_file((dir / "udp.xml").string()), std::make_shared<NullRuntime>());
   std::vector<std::string> names;

@@ -11,6 +11,7 @@
 #include "discovery/tcpping.hpp"
 #include "protocols/builtin.hpp"
 #include "protocols/tcp_test_util.hpp"
+#include "source_dir.hpp"
 
 using namespace cohort;
 using namespace cohort::test;
@@ -191,7 +192,7 @@ TEST_CASE("TCPPING: configuration errors name the attribute") {
 TEST_CASE("stock config: tcp.xml and tcp-file.xml build") {
   register_builtin_protocols();
   register_discovery_protocols();
-  auto dir = std::filesystem::path(__FILE__).parent_path() / "../../config";
+  auto dir = std::filesystem::path(cohort::test::source_dir()) / "config";
   for (const char* name : {"tcp.xml", "tcp-file.xml"}) {
     CAPTURE(name);
     auto stack =

@@ -48,7 +48,7 @@ TEST_CASE("channel: two members see a view of 2, then 1 after one closes") {
   CHECK(ia.last_view().id().id > va.id().id);
 }
 
-TEST_CASE("channel: unicast reaches one member; group messages reach everyone, self too") {
+TEST_CASE("channel: unicast reaches one member, group messages reach everyone, self too") {
   // Inboxes first: they must outlive the channels whose loops write to them.
   Inbox ia, ib;
   std::string cluster = unique_cluster("send");
@@ -182,7 +182,7 @@ TEST_CASE("channel: async_connect with use_awaitable resumes on the coroutine's 
   CHECK(ib.wait_messages(1));
 }
 
-TEST_CASE("channel: close is idempotent; sends after close are dropped") {
+TEST_CASE("channel: close is idempotent, sends after close are dropped") {
   // Inboxes first: they must outlive the channels whose loops write to them.
   Inbox ib;
   std::string cluster = unique_cluster("close");

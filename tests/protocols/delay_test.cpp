@@ -55,7 +55,7 @@ TEST_CASE("delay: out_delay holds messages going down for at least the minimum")
   CHECK(delayed == 1);
 }
 
-TEST_CASE("delay: in_delay holds messages going up; zero delay passes straight on") {
+TEST_CASE("delay: in_delay holds messages going up, zero delay passes straight on") {
   // Inboxes first: they must outlive the channels whose loops write to them.
   Inbox ib;
   std::string cluster = unique_cluster("delay-in");

@@ -153,7 +153,7 @@ TEST_CASE("FRAG core: property — same deliveries as a naive reassembler") {
   }
 }
 
-TEST_CASE("FRAG core: partial messages expire after max_time; completed ids are forgotten too") {
+TEST_CASE("FRAG core: partial messages expire after max_time, completed ids are forgotten too") {
   ReassemblyLimits limits;
   limits.max_time = 10s;
   Reassembler core(limits);
@@ -209,7 +209,7 @@ TEST_CASE("FRAG core: max_bytes evicts the oldest partial messages and refuses l
   CHECK(core.add(big[0].msg, big[0].info, Duration(6)).outcome == Reassembler::Outcome::too_large);
 }
 
-TEST_CASE("FRAG core: property — the byte cap holds under random traffic; no wrong delivery") {
+TEST_CASE("FRAG core: property — the byte cap holds under random traffic, no wrong delivery") {
   for (uint64_t seed = 1; seed <= 100; ++seed) {
     INFO("seed " << seed);
     std::mt19937_64 rng(seed);
@@ -385,7 +385,7 @@ TEST_CASE("FRAG over SIM: with loss, incomplete messages expire and memory stays
   CHECK(r.frag->partial_messages() == 0);
 }
 
-TEST_CASE("FRAG: small messages pass untouched; configuration errors") {
+TEST_CASE("FRAG: small messages pass untouched, configuration errors") {
   sim::SimWorld world(23);
   std::vector<SimNode> nodes(2);
   for (size_t i = 0; i < nodes.size(); ++i)

@@ -19,6 +19,7 @@
 #include "config/stack_builder.hpp"
 #include "protocols/builtin.hpp"
 #include "protocols/sym_encrypt.hpp"
+#include "source_dir.hpp"
 #include "stack/channel.hpp"
 #include "stack/frame.hpp"
 #include "stack/protocol_ids.hpp"
@@ -501,7 +502,7 @@ TEST_CASE("SYM_ENCRYPT: key configuration errors name the attribute") {
 
 TEST_CASE("SYM_ENCRYPT: stock config/loopback-encrypt.xml builds with the key in the environment") {
   register_builtin_protocols();
-  auto path = std::filesystem::path(__FILE__).parent_path() / "../../config/loopback-encrypt.xml";
+  auto path = std::filesystem::path(cohort::test::source_dir()) / "config/loopback-encrypt.xml";
   ::setenv("COHORT_SYM_KEY", KeyDir::hex(0x42).c_str(), 1);
   auto stack = build_stack(load_config_file(path.string()), std::make_shared<NullRuntime>());
   ::unsetenv("COHORT_SYM_KEY");

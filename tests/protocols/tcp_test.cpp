@@ -298,7 +298,7 @@ TEST_CASE("TCP: hostile input is counted as malformed, the connection closed, th
   CHECK(eventually([&] { return a.open_connections() == 1; }));
 }
 
-TEST_CASE("TCP: a peer that does not read fills the bounded send queue; the rest is dropped") {
+TEST_CASE("TCP: a peer that does not read fills the bounded send queue, the rest is dropped") {
   std::string cluster = unique_net_cluster("tcp-queue");
   NetNode a;
   a.open("A", tcp_only({{"max_send_queue_bytes", "1MB"}, {"sock_conn_timeout", "30s"}}));

@@ -110,7 +110,7 @@ TEST_CASE("UDP: unicast and multicast messages between three members") {
   }
 }
 
-TEST_CASE("UDP: a burst is bundled into few datagrams; a lone message is sent at once") {
+TEST_CASE("UDP: a burst is bundled into few datagrams, a lone message is sent at once") {
   std::string cluster = cluster_name("udp-bundle");
   NetNode a, b;
   a.open("A", udp_stack(1));
@@ -144,7 +144,7 @@ TEST_CASE("UDP: a burst is bundled into few datagrams; a lone message is sent at
     CHECK(b.payloads[static_cast<size_t>(i) + 1] == "burst " + std::to_string(i));
 }
 
-TEST_CASE("UDP: hostile datagrams are counted as malformed and dropped; the node keeps working") {
+TEST_CASE("UDP: hostile datagrams are counted as malformed and dropped, the node keeps working") {
   COHORT_REQUIRE_MULTICAST(group, static_cast<uint16_t>(test_mcast_port(2)));
   std::string cluster = cluster_name("udp-hostile");
   NetNode a, b;
@@ -202,7 +202,7 @@ TEST_CASE("UDP: hostile datagrams are counted as malformed and dropped; the node
   CHECK(eventually([&] { return a.count_of("still here, all") == 1; }));
 }
 
-TEST_CASE("UDP: a message larger than a datagram is dropped and counted; FRAG above carries it") {
+TEST_CASE("UDP: a message larger than a datagram is dropped and counted, FRAG above carries it") {
   std::string cluster = cluster_name("udp-big");
   NetNode a, b;
   a.open("A", udp_stack(3));

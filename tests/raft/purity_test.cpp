@@ -7,10 +7,12 @@
 #include <regex>
 #include <sstream>
 
+#include "source_dir.hpp"
+
 namespace fs = std::filesystem;
 
 TEST_CASE("purity: the Raft cores read no clock, start no thread, use no global RNG or I/O") {
-  fs::path core = fs::path(__FILE__).parent_path() / "../../protocols/raft/core";
+  fs::path core = fs::path(cohort::test::source_dir()) / "protocols/raft/core";
   REQUIRE(fs::is_directory(core));
   const std::regex forbidden(
       R"(std::chrono|<chrono>|<thread>|std::thread|std::async|\bsleep|\brand\s*\(|srand|)"

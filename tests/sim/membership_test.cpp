@@ -221,7 +221,7 @@ void start_cluster(MCluster& c, int n, Duration spread) {
 
 }  // namespace
 
-TEST_CASE("GMS: members that start together agree on one view; views agree everywhere") {
+TEST_CASE("GMS: members that start together agree on one view, views agree everywhere") {
   for (int s = 1; s <= seed_count(500); ++s) {
     MCluster c(static_cast<uint64_t>(s), full);
     c.world.network().defaults = sim::LinkFaults{0.05, 0.05, 100us, 3ms};
@@ -287,7 +287,7 @@ TEST_CASE("FD_ALL + VERIFY_SUSPECT: a crash is excluded within timeout + verific
           bound.count() / 1000000, "ms)");
 }
 
-TEST_CASE("MERGE: a partition yields two views; healing it yields one merged view") {
+TEST_CASE("MERGE: a partition yields two views, healing it yields one merged view") {
   for (int s = 1; s <= seed_count(500); ++s) {
     uint64_t seed = static_cast<uint64_t>(300 + s);
     MCluster c(seed, full);

@@ -165,7 +165,7 @@ TEST_CASE("a leader is elected and commands are applied everywhere in order") {
   CHECK(l->last_leader.leader == l->id);
 }
 
-TEST_CASE("leader crash: a new leader takes over; the restarted member catches up") {
+TEST_CASE("leader crash: a new leader takes over, the restarted member catches up") {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     Cluster c(seed);
     c.world.network().defaults = LinkFaults{0.02, 0.02, 100us, 2ms};
@@ -218,7 +218,7 @@ TEST_CASE("log compaction: a snapshot replaces the log and a lagging member inst
   c.check_agreement();
 }
 
-TEST_CASE("multicast_append: one group send per batch; lossy followers catch up by rejection") {
+TEST_CASE("multicast_append: one group send per batch, lossy followers catch up by rejection") {
   for (uint64_t seed = 1; seed <= 10; ++seed) {
     Cluster c(seed, 5, true);
     c.world.network().defaults = LinkFaults{0.05, 0.02, 100us, 2ms};

@@ -61,7 +61,7 @@ uint64_t run_workload(uint64_t seed, std::map<std::string, size_t>* received = n
 
 }  // namespace
 
-TEST_CASE("same seed gives the same trace; another seed another trace") {
+TEST_CASE("same seed gives the same trace, another seed another trace") {
   uint64_t a = run_workload(42), b = run_workload(42), c = run_workload(43);
   INFO("seed 42 hash " << a << ", seed 43 hash " << c);
   CHECK(a == b);
@@ -95,7 +95,7 @@ TEST_CASE("virtual time and timers") {
   CHECK(order == std::vector<int>{0, 1, 3});
 }
 
-TEST_CASE("offloaded work completes in order after virtual time; a crash drops it") {
+TEST_CASE("offloaded work completes in order after virtual time, a crash drops it") {
   SimWorld world(1);
   auto rt = world.add_node("A");
   std::vector<int> done;

@@ -92,7 +92,7 @@ TEST_CASE("Counter: get, set, add, increment, decrement, compare_and_set on any 
   }
 }
 
-TEST_CASE("Counter: completion tokens — callback and use_awaitable; errors keep their category") {
+TEST_CASE("Counter: completion tokens — callback and use_awaitable, errors keep their category") {
   BlockCluster c(12);
   ready(c);
   Counter ctr(*c.nodes[1].handle, "t");
@@ -274,7 +274,7 @@ TEST_CASE("Lock: mutual exclusion among 3 contending members, strictly increasin
   }
 }
 
-TEST_CASE("Lock: try_lock now and with a timeout; the cancel race; listeners; still_held") {
+TEST_CASE("Lock: try_lock now and with a timeout, the cancel race, listeners, still_held") {
   BlockCluster c(21);
   ready(c);
   auto& na = c.nodes[0];

@@ -42,7 +42,7 @@ TEST_CASE("asio runtime: post runs on the loop thread, in order") {
   CHECK(order == want);
 }
 
-TEST_CASE("asio runtime: timers fire after their delay; cancelled ones never") {
+TEST_CASE("asio runtime: timers fire after their delay, cancelled ones never") {
   AsioRuntime rt(1);
   std::promise<Duration> fired;
   auto f = fired.get_future();
@@ -99,7 +99,7 @@ TEST_CASE("asio runtime: offload runs work off the loop in order, then done on t
   CHECK(done_order == want);
 }
 
-TEST_CASE("asio runtime: the PRNG replays from its seed; random_between stays in range") {
+TEST_CASE("asio runtime: the PRNG replays from its seed, random_between stays in range") {
   AsioRuntime a(77), b(77);
   CHECK(a.rng()() == b.rng()());
   for (int i = 0; i < 1000; ++i) {
@@ -111,7 +111,7 @@ TEST_CASE("asio runtime: the PRNG replays from its seed; random_between stays in
   CHECK(a.random_between(9ms, 1ms) == 9ms);
 }
 
-TEST_CASE("asio runtime: now is monotonic; shutdown is idempotent and drops pending work") {
+TEST_CASE("asio runtime: now is monotonic, shutdown is idempotent and drops pending work") {
   auto rt = std::make_unique<AsioRuntime>(3);
   Duration t1 = rt->now();
   Duration t2 = rt->now();

@@ -146,7 +146,7 @@ TEST_CASE("codec: svarint zig-zags negatives into short encodings") {
   CHECK(small.size() == 2);  // both fit one byte
 }
 
-TEST_CASE("codec: strings and bytes round trip; bytes from a Buffer are zero-copy slices") {
+TEST_CASE("codec: strings and bytes round trip, bytes from a Buffer are zero-copy slices") {
   std::string big(1000, 'x');
   Writer w;
   w.str("");

@@ -87,7 +87,7 @@ TEST_CASE("protocol stack: add after init is refused") {
   CHECK_THROWS_AS(f.stack.add(std::make_unique<Counting>("C")), std::logic_error);
 }
 
-TEST_CASE("protocol stack: find by name and by type; bottom and top") {
+TEST_CASE("protocol stack: find by name and by type, bottom and top") {
   Fixture f;
   CHECK(f.stack.find("A") == f.a);
   CHECK(f.stack.find("REC_TP") == f.tp);
@@ -175,7 +175,7 @@ TEST_CASE("protocol stack: events reach the transport and the top") {
   CHECK(f.sink.events == std::vector<int>{event::suspect});
 }
 
-TEST_CASE("protocol stack: insert_above at run time relinks; messages still flow") {
+TEST_CASE("protocol stack: insert_above at run time relinks, messages still flow") {
   Fixture f;
   f.stack.start();
   f.journal.clear();

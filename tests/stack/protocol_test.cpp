@@ -74,7 +74,7 @@ TEST_CASE("protocol: attributes are declared with type, default and description"
   CHECK(p.find_attribute("nope") == nullptr);
 }
 
-TEST_CASE("protocol: valid values are bound to the members; defaults stay recorded") {
+TEST_CASE("protocol: valid values are bound to the members, defaults stay recorded") {
   AllTypes p;
   CHECK(p.set_attribute("flag", "false") == "");
   CHECK(p.set_attribute("count", "-42") == "");

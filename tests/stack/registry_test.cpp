@@ -39,7 +39,7 @@ TEST_CASE("protocol registry: factories by name") {
   CHECK(reg.contains("REG_TEST_PROTO"));
 }
 
-TEST_CASE("header registry: ids map to names and decoders; unknown ids to none") {
+TEST_CASE("header registry: ids map to names and decoders, unknown ids to none") {
   auto& reg = HeaderRegistry::instance();
   register_header<EmptyHeader>(900, "REG_TEST");
   register_header<EmptyHeader>(900, "REG_TEST");  // the same name again is fine

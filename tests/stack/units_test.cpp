@@ -10,7 +10,7 @@ using namespace cohort;
 using namespace std::chrono_literals;
 using std::chrono::nanoseconds;
 
-TEST_CASE("units: durations with every unit; a bare number is milliseconds") {
+TEST_CASE("units: durations with every unit, a bare number is milliseconds") {
   CHECK(units::parse_duration("250ns") == nanoseconds(250));
   CHECK(units::parse_duration("250us") == 250us);
   CHECK(units::parse_duration("500ms") == 500ms);
@@ -35,7 +35,7 @@ TEST_CASE("units: bad durations are rejected") {
   CHECK_FALSE(units::parse_duration("9223372036854775808ns").has_value());
 }
 
-TEST_CASE("units: sizes with every unit; a bare number is bytes") {
+TEST_CASE("units: sizes with every unit, a bare number is bytes") {
   CHECK(units::parse_size("1500") == 1500u);
   CHECK(units::parse_size("1500B") == 1500u);
   CHECK(units::parse_size("64KB") == 64'000u);
