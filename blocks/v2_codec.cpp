@@ -118,6 +118,61 @@ std::optional<Command> decode_command(const Buffer& in) {
 
 namespace {
 
+constexpr uint64_t max_batch = 1u << 16;
+
+Buffer encode_list(std::optional<uint64_t> head, const std::vector<Buffer>& items) {
+  size_t total = 24;
+  for (const auto& b : items)
+    total += b.size() + 5;
+  codec::Writer w(total);
+  if (head) w.varint(*head);
+  w.varint(items.size());
+  for (const auto& b : items)
+    w.bytes(std::span(b.data(), b.size()));
+  return Buffer(w.take());
+}
+
+std::optional<std::vector<Buffer>> decode_list(codec::Reader& r) {
+  const uint64_t n = r.varint_max(max_batch, "batch too large");
+  std::vector<Buffer> items;
+  items.reserve(r.ok() ? n : 0);
+  for (uint64_t i = 0; i < n && r.ok(); ++i)
+    items.push_back(r.bytes());
+  if (!r.ok() || !r.at_end()) return std::nullopt;
+  return items;
+}
+
+}  // namespace
+
+Buffer encode_batch(const std::vector<Buffer>& commands) {
+  static_assert(batch_tag < 0x80, "written as a varint: one byte");
+  return encode_list(batch_tag, commands);
+}
+
+std::optional<std::vector<Buffer>> decode_batch(const Buffer& in) {
+  codec::Reader r(in);
+  if (r.u8() != batch_tag || !r.ok()) return std::nullopt;
+  return decode_list(r);
+}
+
+Buffer encode_batch_results(const BatchResults& r) {
+  return encode_list(r.log_index, r.results);
+}
+
+std::optional<BatchResults> decode_batch_results(const Buffer& result) {
+  BlockResult parsed = parse_result(result);
+  if (parsed.status != BlockStatus::ok) return std::nullopt;
+  codec::Reader r(parsed.body);
+  BatchResults out;
+  out.log_index = r.varint();
+  auto items = decode_list(r);
+  if (!items) return std::nullopt;
+  out.results = std::move(*items);
+  return out;
+}
+
+namespace {
+
 // Listings nest at most as deep as paths do; this bounds the decoder's recursion.
 constexpr int max_node_depth = 512;
 

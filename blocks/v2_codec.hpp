@@ -12,6 +12,11 @@
 //   node:  str key, u8 flags (1 dir, 2 has_value), [str value], varint expire_ms,
 //          varint modified_index, varint created_index, varint child count, children...
 // now_ms is the cluster time the result was computed at (TTLs are shown relative to it).
+//
+// Batch (many HTTP writes in one log entry): u8 batch_tag, varint n, n x (varint len, command);
+// its result body: varint log index of the batch's entry, varint n, n x (varint len, result)
+// where each result is what the command alone would have returned (status byte + body). Commands of a batch apply in order, each with
+// its own store index, exactly as if they had been n entries.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -95,6 +100,21 @@ struct Command {
 };
 
 Buffer encode(const Command& c);
+
+/// The first byte of a batch (never a valid Op).
+inline constexpr uint8_t batch_tag = 0x42;
+/// A batch of encoded commands (each from encode(Command)).
+Buffer encode_batch(const std::vector<Buffer>& commands);
+/// The commands of a batch (slices of `in`); nullopt when `in` is not a well-formed batch.
+std::optional<std::vector<Buffer>> decode_batch(const Buffer& in);
+struct BatchResults {
+  uint64_t log_index = 0;  ///< the Raft log index of the batch's entry
+  std::vector<Buffer> results;
+};
+/// The result body of a batch from its commands' results.
+Buffer encode_batch_results(const BatchResults& r);
+/// Splits a batch's whole result (status byte + body); nullopt when malformed or not ok.
+std::optional<BatchResults> decode_batch_results(const Buffer& result);
 /// nullopt for anything malformed (never throws).
 std::optional<Command> decode_command(const Buffer& in);
 

@@ -421,7 +421,7 @@ void V2Store::expire(const ApplyContext& ctx) {
     e.prev_node = plain_node(*n);
     e.node.key = path;
     e.node.dir = n->dir;
-    e.node.modified_index = ctx.index;
+    e.node.modified_index = index_ + 1;
     e.node.created_index = n->created;
     const bool was_dir = n->dir;
     detach(*n);
@@ -443,8 +443,12 @@ v2::Reply V2Store::get(std::string_view path_in, bool recursive, bool sorted) co
   return e;
 }
 
-v2::Reply V2Store::execute(const ApplyContext& ctx, const v2::Command& c) {
-  expire(ctx);
+v2::Reply V2Store::execute(const ApplyContext& entry, const v2::Command& c) {
+  expire(entry);
+  // Every change takes the store's next index (etcd's v2 store counts the same way), not the
+  // log index: a batch entry holds many changes, each with its own index.
+  ApplyContext ctx = entry;
+  ctx.index = index_ + 1;
   switch (c.op) {
     case v2::Op::set:
       return set(ctx, c, Action::set);
@@ -473,6 +477,19 @@ v2::Reply V2Store::execute(const ApplyContext& ctx, const v2::Command& c) {
 // ---- StateMachine ------------------------------------------------------------------------
 
 Buffer V2Store::apply(const ApplyContext& ctx, const Buffer& command) {
+  if (!command.empty() && command.data()[0] == v2::batch_tag) {
+    auto commands = v2::decode_batch(command);
+    if (!commands) return make_result(BlockStatus::malformed);
+    v2::BatchResults out;
+    out.log_index = ctx.index;
+    out.results.reserve(commands->size());
+    for (const Buffer& one : *commands) {
+      auto c = v2::decode_command(one);
+      out.results.push_back(c ? make_result(BlockStatus::ok, v2::encode(execute(ctx, *c)))
+                              : make_result(BlockStatus::malformed));
+    }
+    return make_result(BlockStatus::ok, v2::encode_batch_results(out));
+  }
   auto c = v2::decode_command(command);
   if (!c) return make_result(BlockStatus::malformed);
   return make_result(BlockStatus::ok, v2::encode(execute(ctx, *c)));

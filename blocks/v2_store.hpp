@@ -1,8 +1,9 @@
 #pragma once
 // V2Store: etcd's v2 keys store as a replicated StateMachine (a service of the ServiceRegistry),
 // served over HTTP by gateway/. A tree of keys: files with a value, directories with children,
-// each with createdIndex and modifiedIndex — the Raft log index of the entry that created or
-// last changed it, so the store's index (X-Etcd-Index) is a log index. Operations, results and
+// each with createdIndex and modifiedIndex: the store's index, which every change (and every
+// expiry) advances by one, as in etcd's v2 store. It is not the log index: one log entry may be
+// a batch of many writes (the gateway's way to amortize Raft), each with its own index. Operations, results and
 // error codes follow etcd 3.4's v2store (set, create incl. in-order keys, update,
 // compareAndSwap, delete, compareAndDelete, get with recursive listings).
 //
@@ -38,7 +39,7 @@ class V2Store : public StateMachine {
   explicit V2Store(size_t history_capacity = default_history_capacity);
   ~V2Store() override;
 
-  /// The store's index: the log index of the last change (etcd's CurrentIndex).
+  /// The store's index: the number of changes so far (etcd's CurrentIndex).
   uint64_t index() const { return index_; }
   /// Cluster time of the last entry seen.
   uint64_t now_ms() const { return now_ms_; }
@@ -58,6 +59,7 @@ class V2Store : public StateMachine {
                                  WatchCallback cb, uint64_t* id);
   void cancel_watch(uint64_t id);
 
+  /// A command, or a batch of them (v2::encode_batch): results in v2::encode_batch_results.
   Buffer apply(const ApplyContext& ctx, const Buffer& command) override;
   /// Only Op::get (other ops give write_in_query).
   Buffer query(const Buffer& query) const override;

@@ -112,7 +112,8 @@ struct HttpGateway::Impl {
         ioc(std::make_shared<asio::io_context>()),
         acceptor(*ioc),
         sync_timer(*ioc),
-        to_loop([this](std::function<void()> f) { loop().post(std::move(f)); }),
+        to_loop([this](std::function<void()> f) { loop().post(std::move(f)); },
+                [this] { start_writes(); }),
         to_http([this](std::function<void()> f) { asio::post(*ioc, std::move(f)); }) {}
 
   void accept();
@@ -134,13 +135,15 @@ struct HttpGateway::Impl {
   std::string cluster_id = member_id("cohort");
   std::atomic<bool> stopped{false};
   bool publishing = false;  // loop thread only
-  // Writes share the RaftHandle's client session, whose unacknowledged results are bounded
-  // (SessionConfig::max_results_per_session): beyond max_writes_in_flight, writes wait here
+  // Writes queue here and go out as batches after each drain of to_loop (and as batches
+  // complete). Batches share the RaftHandle's client session, whose unacknowledged results are
+  // bounded (SessionConfig::max_results_per_session): beyond max_batches_in_flight, writes wait
   // instead of failing with session_cache_full. Loop thread only.
-  using WriteDone = std::function<void(std::error_code, Buffer)>;
+  using WriteDone = std::function<void(std::error_code, Buffer, uint64_t log_index)>;
   void submit_write(Buffer command, WriteDone done);
   void start_writes();
-  size_t writes_in_flight = 0;
+  void submit_batch(size_t n);
+  size_t batches_in_flight = 0;
   std::deque<std::pair<Buffer, WriteDone>> write_backlog;
   bool starting_writes = false;
   // Requests to the loop and completions back, one wake-up per batch each way.
@@ -316,10 +319,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     gw_.to_loop.push([self, command = std::move(command), no_value]() mutable {
-      self->gw_.submit_write(std::move(command),
-                             [self, no_value](std::error_code ec, Buffer result) {
-                               self->complete(ec, std::move(result), 0, no_value);
-                             });
+      self->gw_.submit_write(
+          std::move(command), [self, no_value](std::error_code ec, Buffer result, uint64_t index) {
+            self->complete(ec, std::move(result), index, no_value);
+          });
     });
   }
 
@@ -490,27 +493,44 @@ void HttpGateway::Impl::schedule_sync() {
 }
 
 void HttpGateway::Impl::submit_write(Buffer command, WriteDone done) {
-  write_backlog.emplace_back(std::move(command), std::move(done));
-  start_writes();
+  write_backlog.emplace_back(std::move(command), std::move(done));  // out after the drain
 }
 
 void HttpGateway::Impl::start_writes() {
   if (starting_writes) return;  // a completion re-entered from submit_on_loop: the loop below
   starting_writes = true;
-  while (!write_backlog.empty() && writes_in_flight < o.max_writes_in_flight) {
-    auto [command, done] = std::move(write_backlog.front());
-    write_backlog.pop_front();
-    ++writes_in_flight;
-    raft.submit_on_loop(
-        o.service, command,
-        [this, done = std::move(done)](std::error_code ec, Buffer result) {
-          --writes_in_flight;
-          done(ec, std::move(result));
-          start_writes();
-        },
-        o.request_timeout);
-  }
+  while (!write_backlog.empty() && batches_in_flight < o.max_batches_in_flight)
+    submit_batch(std::min(write_backlog.size(), std::max<size_t>(1, o.max_writes_per_batch)));
   starting_writes = false;
+}
+
+// One log entry for the first n queued writes; each gets its own result and the entry's index.
+void HttpGateway::Impl::submit_batch(size_t n) {
+  std::vector<Buffer> commands;
+  std::vector<WriteDone> dones;
+  commands.reserve(n);
+  dones.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    commands.push_back(std::move(write_backlog.front().first));
+    dones.push_back(std::move(write_backlog.front().second));
+    write_backlog.pop_front();
+  }
+  ++batches_in_flight;
+  raft.submit_on_loop(
+      o.service, v2::encode_batch(commands),
+      [this, dones = std::move(dones)](std::error_code ec, Buffer result) {
+        --batches_in_flight;
+        std::optional<v2::BatchResults> split;
+        if (!ec) {
+          split = v2::decode_batch_results(result);
+          if (!split || split->results.size() != dones.size())
+            ec = make_error_code(raft::ClientErrc::rejected);  // cannot happen: same codec
+        }
+        for (size_t i = 0; i < dones.size(); ++i)
+          dones[i](ec, ec ? Buffer() : std::move(split->results[i]), ec ? 0 : split->log_index);
+        start_writes();
+      },
+      o.request_timeout);
 }
 
 // On the loop: (re)publishes this member's URL under members_dir until the store has it.

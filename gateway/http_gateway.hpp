@@ -10,8 +10,8 @@
 //
 // Threads: the server runs on its own io_context and `threads` threads, never on the channel's
 // loop; requests go to the loop only as posted work (RaftHandle::submit/read, watches), and
-// their completions come back to the connection's strand. Many requests are in flight at once
-// and the REPLICATION protocol batches those proposed in one loop turn. While the store holds
+// their completions come back to the connection's strand. Writes that reach the loop together
+// become one batch entry; REPLICATION then batches entries proposed in one loop turn. While the store holds
 // TTL keys, the gateway on the leader submits a sync entry every `sync_interval` so that
 // expiry runs on cluster time (etcd's leader does the same with SYNC).
 #include <chrono>
@@ -32,9 +32,12 @@ struct GatewayOptions {
   raft::ReadMode read_mode = raft::ReadMode::linearizable;
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds sync_interval{500};
-  /// Writes submitted to Raft at once; more wait in a queue on the loop. Stays well below the
-  /// session's result cache (SessionConfig::max_results_per_session, 1024 by default).
-  size_t max_writes_in_flight = 512;
+  /// Writes that reach the loop together go to Raft as one batch entry (V2Store applies them in
+  /// order, each with its own index), so Raft's per-entry cost is paid once per batch.
+  size_t max_writes_per_batch = 256;
+  /// Batches submitted to Raft at once; more writes wait in a queue on the loop. Stays well
+  /// below the session's result cache (SessionConfig::max_results_per_session, 1024).
+  size_t max_batches_in_flight = 64;
   std::string service = "v2";  ///< the V2Store's name in the registry
 };
 

@@ -18,7 +18,10 @@ class TaskBatch {
   using Task = std::function<void()>;
   using Post = std::function<void(std::function<void()>)>;
 
-  explicit TaskBatch(Post post) : post_(std::move(post)) {}
+  /// `after_drain` (optional) runs on the consumer after each batch's tasks: where work the
+  /// tasks queued is handed on together (the gateway's write batches).
+  explicit TaskBatch(Post post, std::function<void()> after_drain = {})
+      : post_(std::move(post)), after_drain_(std::move(after_drain)) {}
 
   void push(Task t) {
     bool first = false;
@@ -39,9 +42,11 @@ class TaskBatch {
     for (auto& t : running_)
       t();
     running_.clear();
+    if (after_drain_) after_drain_();
   }
 
   Post post_;
+  std::function<void()> after_drain_;
   std::mutex mu_;
   std::vector<Task> pending_;  // guarded by mu_
   std::vector<Task> running_;  // the consumer's only

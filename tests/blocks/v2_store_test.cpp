@@ -104,10 +104,11 @@ TEST_CASE("v2 store: create and in-order keys") {
   CHECK(err.cause == "/a");
   CHECK(v2::http_status(err.code) == 412);
 
+  // In-order keys are named by the store's next index (the failed create took none).
   e = d.ok(cmd(v2::Op::create, "/queue", "job1", v2::flag::unique));
-  CHECK(e.node.key == "/queue/00000000000000000003");
+  CHECK(e.node.key == "/queue/00000000000000000002");
   e = d.ok(cmd(v2::Op::create, "/queue", "job2", v2::flag::unique));
-  CHECK(e.node.key == "/queue/00000000000000000004");
+  CHECK(e.node.key == "/queue/00000000000000000003");
   auto list = std::get<v2::Event>(d.query("/queue"));
   REQUIRE(list.node.nodes.size() == 2);
   CHECK(list.node.nodes[0].value == "job1");
@@ -131,11 +132,11 @@ TEST_CASE("v2 store: compare and swap and compare and delete") {
 
   c = cmd(v2::Op::compare_and_swap, "/k", "three");
   c.prev_index = 2;
-  CHECK(d.ok(c).node.modified_index == 4);
+  CHECK(d.ok(c).node.modified_index == 3);  // the failed CAS changed nothing, took no index
   c.prev_index = 2;
   c.prev_value = "zzz";
   err = d.fails(c);
-  CHECK(err.cause == "[zzz != three] [2 != 4]");
+  CHECK(err.cause == "[zzz != three] [2 != 3]");
 
   c = cmd(v2::Op::compare_and_swap, "/missing", "x");
   c.prev_value = "y";
@@ -229,7 +230,7 @@ TEST_CASE("v2 store: TTL keys expire on cluster time only") {
   CHECK_FALSE(d.store.has_ttl_keys());
   REQUIRE(seen);
   CHECK(seen->action == v2::Action::expire);
-  CHECK(seen->node.modified_index == d.index);
+  CHECK(seen->node.modified_index == d.store.index());  // the expiry took the next index
   CHECK(seen->prev_node->value == "v");
 
   // An update without ttl makes a key permanent (etcd's UpdateTTL with no expiration).
@@ -355,4 +356,51 @@ TEST_CASE("v2 store: malformed commands and writes as queries are rejected") {
   CHECK(parse_result(s.query(v2::encode(cmd(v2::Op::set, "/a", "b")))).status ==
         BlockStatus::write_in_query);
   CHECK(s.index() == 0);
+}
+
+TEST_CASE("v2 store: a batch entry applies its writes in order, each with its own index") {
+  Driver d;
+  d.ok(cmd(v2::Op::set, "/a", "0"));  // store index 1 at log index 1
+  auto cas = cmd(v2::Op::compare_and_swap, "/a", "2");
+  cas.prev_value = "wrong";
+  std::vector<Buffer> commands{v2::encode(cmd(v2::Op::set, "/a", "1")), v2::encode(cas),
+                               Buffer::copy_of(std::string_view("\x09garbage")),
+                               v2::encode(cmd(v2::Op::set, "/b", "x"))};
+  ApplyContext ctx = ctx_at(7, d.now_ms);  // the log index may run ahead of the store's
+  auto split = v2::decode_batch_results(d.store.apply(ctx, v2::encode_batch(commands)));
+  REQUIRE(split.has_value());
+  CHECK(split->log_index == 7);
+  REQUIRE(split->results.size() == 4);
+
+  auto first = v2::decode_result(split->results[0]);
+  REQUIRE(first.has_value());
+  CHECK(std::get<v2::Event>(*first).node.modified_index == 2);
+  CHECK(std::get<v2::Event>(*first).prev_node->value == "0");
+  auto failed = v2::decode_result(split->results[1]);
+  REQUIRE(failed.has_value());
+  CHECK(std::get<v2::Error>(*failed).code == v2::Errc::test_failed);
+  CHECK(parse_result(split->results[2]).status == BlockStatus::malformed);
+  auto last = v2::decode_result(split->results[3]);
+  REQUIRE(last.has_value());
+  CHECK(std::get<v2::Event>(*last).node.modified_index == 3);  // the failed CAS took none
+  CHECK(d.store.index() == 3);
+
+  // The history holds each write under its own index, so waitIndex finds them one by one.
+  uint64_t id = 0;
+  auto seen = d.store.watch("/b", false, 3, [](const v2::Event&) {}, &id);
+  REQUIRE(seen.has_value());
+  CHECK(std::get<v2::Event>(*seen).node.value == "x");
+}
+
+TEST_CASE("v2 store: malformed batches are refused whole") {
+  Driver d;
+  ApplyContext ctx = ctx_at(1, d.now_ms);
+  std::vector<uint8_t> truncated{v2::batch_tag, 3, 1};
+  CHECK(parse_result(d.store.apply(ctx, Buffer(std::move(truncated)))).status ==
+        BlockStatus::malformed);
+  std::vector<uint8_t> trailing{v2::batch_tag, 0, 7};
+  CHECK(parse_result(d.store.apply(ctx, Buffer(std::move(trailing)))).status ==
+        BlockStatus::malformed);
+  CHECK(d.store.index() == 0);
+  CHECK_FALSE(v2::decode_batch_results(make_result(BlockStatus::malformed)).has_value());
 }

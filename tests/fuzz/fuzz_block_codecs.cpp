@@ -105,6 +105,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (!v2::decode_result(make_result(BlockStatus::ok, body))) die("v2 result");
       }
       break;
+    case 14:
+      if (auto batch = v2::decode_batch(in)) {
+        Buffer once = v2::encode_batch(*batch);
+        auto again = v2::decode_batch(once);
+        if (!again || v2::encode_batch(*again) != once) die("v2 batch");
+      }
+      if (auto results = v2::decode_batch_results(in)) {
+        Buffer again = make_result(BlockStatus::ok, v2::encode_batch_results(*results));
+        if (!v2::decode_batch_results(again)) die("v2 batch results");
+      }
+      break;
     default:
       (void)decode_bool_result(in);
       (void)decode_empty_result(in);

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -59,4 +60,21 @@ TEST_CASE("task batch: pushes from many threads all run") {
   for (auto& t : threads)
     t.join();
   CHECK(count == 4000);
+}
+
+TEST_CASE("task batch: after_drain runs once after each batch's tasks") {
+  std::deque<std::function<void()>> posted;
+  std::vector<std::string> log;
+  TaskBatch batch([&](std::function<void()> f) { posted.push_back(std::move(f)); },
+                  [&log] { log.push_back("after"); });
+  batch.push([&log] { log.push_back("a"); });
+  batch.push([&log] { log.push_back("b"); });
+  REQUIRE(posted.size() == 1);
+  posted.front()();
+  posted.pop_front();
+  CHECK(log == std::vector<std::string>{"a", "b", "after"});
+  batch.push([&log] { log.push_back("c"); });
+  REQUIRE(posted.size() == 1);
+  posted.front()();
+  CHECK(log == std::vector<std::string>{"a", "b", "after", "c", "after"});
 }
