@@ -15,8 +15,8 @@
 //
 // Batch (many HTTP writes in one log entry): u8 batch_tag, varint n, n x (varint len, command);
 // its result body: varint log index of the batch's entry, varint n, n x (varint len, result)
-// where each result is what the command alone would have returned (status byte + body). Commands of a batch apply in order, each with
-// its own store index, exactly as if they had been n entries.
+// where each result is what the command alone would have returned (status byte + body). Commands of
+// a batch apply in order, each with its own store index, exactly as if they had been n entries.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -3,8 +3,8 @@
 // served over HTTP by gateway/. A tree of keys: files with a value, directories with children,
 // each with createdIndex and modifiedIndex: the store's index, which every change (and every
 // expiry) advances by one, as in etcd's v2 store. It is not the log index: one log entry may be
-// a batch of many writes (the gateway's way to amortize Raft), each with its own index. Operations, results and
-// error codes follow etcd 3.4's v2store (set, create incl. in-order keys, update,
+// a batch of many writes (the gateway's way to amortize Raft), each with its own index. Operations,
+// results and error codes follow etcd 3.4's v2store (set, create incl. in-order keys, update,
 // compareAndSwap, delete, compareAndDelete, get with recursive listings).
 //
 // TTLs expire on cluster time (ApplyContext::cluster_time_ms), never a member's clock: a key

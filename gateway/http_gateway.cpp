@@ -17,6 +17,7 @@
 #include "gateway/etcd_json.hpp"
 #include "gateway/etcd_request.hpp"
 #include "gateway/task_batch.hpp"
+#include "stack/asio_runtime.hpp"
 
 namespace cohort::gateway {
 
@@ -104,12 +105,21 @@ constexpr std::string_view members_dir = "/_cohort/members";
 
 class Session;
 
+// The io_context the server runs on: the channel's loop (not owned: the channel outlives the
+// gateway's use of it) or a new one for the server's own threads.
+std::shared_ptr<asio::io_context> server_context(RaftHandle& raft, unsigned threads) {
+  if (threads > 0) return std::make_shared<asio::io_context>();
+  auto* rt = dynamic_cast<AsioRuntime*>(&raft.channel().runtime());
+  if (!rt) throw std::invalid_argument("http gateway: threads=0 needs a channel on an AsioRuntime");
+  return std::shared_ptr<asio::io_context>(std::shared_ptr<void>(), &rt->io_context());
+}
+
 struct HttpGateway::Impl {
   Impl(RaftHandle& r, V2Store& s, GatewayOptions opts)
       : raft(r),
         store(s),
         o(std::move(opts)),
-        ioc(std::make_shared<asio::io_context>()),
+        ioc(server_context(r, o.threads)),
         acceptor(*ioc),
         sync_timer(*ioc),
         to_loop([this](std::function<void()> f) { loop().post(std::move(f)); },
@@ -134,6 +144,7 @@ struct HttpGateway::Impl {
   std::string self_url;
   std::string cluster_id = member_id("cohort");
   std::atomic<bool> stopped{false};
+  bool started = false;     // start() got as far as serving
   bool publishing = false;  // loop thread only
   // Writes queue here and go out as batches after each drain of to_loop (and as batches
   // complete). Batches share the RaftHandle's client session, whose unacknowledged results are
@@ -319,10 +330,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     gw_.to_loop.push([self, command = std::move(command), no_value]() mutable {
-      self->gw_.submit_write(
-          std::move(command), [self, no_value](std::error_code ec, Buffer result, uint64_t index) {
-            self->complete(ec, std::move(result), index, no_value);
-          });
+      self->gw_.submit_write(std::move(command),
+                             [self, no_value](std::error_code ec, Buffer result, uint64_t index) {
+                               self->complete(ec, std::move(result), index, no_value);
+                             });
     });
   }
 
@@ -570,21 +581,37 @@ void HttpGateway::start() {
     throw std::runtime_error(
         fmt::format("http gateway: cannot listen on {}:{}: {}", g.o.host, g.o.port, ec.message()));
   g.self_url = fmt::format("http://{}:{}", g.o.host, port());
+  g.started = true;
+  if (g.o.threads == 0) {  // the loop's io_context: start there
+    asio::post(*g.ioc, [&g] {
+      g.accept();
+      g.schedule_sync();
+    });
+    return;
+  }
   g.work.emplace(g.ioc->get_executor());
   g.accept();
   g.schedule_sync();
-  for (unsigned i = 0; i < std::max(1u, g.o.threads); ++i)
+  for (unsigned i = 0; i < g.o.threads; ++i)
     g.threads.emplace_back([&g] { g.ioc->run(); });
 }
 
 void HttpGateway::stop() {
   Impl& g = *impl_;
   if (g.stopped.exchange(true)) return;
-  asio::post(*g.ioc, [&g] {
+  auto close_listener = [&g] {
     beast::error_code ignored;
     g.acceptor.close(ignored);
     g.sync_timer.cancel();
-  });
+  };
+  if (g.o.threads == 0) {
+    if (!g.started) return;
+    // On the channel's loop, which keeps running (and may still complete requests: the gateway
+    // must outlive the channel's close, as cmd_node does).
+    g.raft.channel().invoke(close_listener);
+    return;
+  }
+  asio::post(*g.ioc, close_listener);
   g.work.reset();
   g.ioc->stop();
   for (auto& t : g.threads)

@@ -43,7 +43,7 @@ struct NodeOptions {
   std::vector<std::string> definitions;
   std::string http;  ///< HOST:PORT of the etcd v2 gateway; empty: none
   std::string http_read_mode = "linearizable";
-  unsigned http_threads = 1;
+  unsigned http_threads = 0;
   bool control = false;
 };
 
@@ -198,7 +198,8 @@ void add_node_command(CLI::App& app) {
                   "How plain GETs are served: linearizable, lease or stale (quorum=true is "
                   "always linearizable)")
       ->capture_default_str();
-  cmd->add_option("--http-threads", o->http_threads, "Threads of the HTTP server")
+  cmd->add_option("--http-threads", o->http_threads,
+                  "Threads of the HTTP server; 0: it shares the channel's loop thread")
       ->capture_default_str();
   cmd->add_flag("--control", o->control,
                 "Read commands from stdin: discard NAME[,NAME...] | discard none | help");

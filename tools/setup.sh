@@ -11,7 +11,7 @@ mode="${1:-demo}"
 
 packages=(build-essential cmake ninja-build ccache pkg-config
   libboost-dev libboost-serialization-dev libfmt-dev libspdlog-dev doctest-dev
-  libpugixml-dev libsodium-dev libc-ares-dev libcli11-dev
+  libpugixml-dev libsodium-dev libc-ares-dev libcli11-dev libgoogle-perftools-dev
   dnsmasq-base iproute2 procps
   etcd-client curl
   clang libclang-rt-14-dev)
