@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "protocols/physical_address.hpp"
+#include "protocols/tcp_resolution.hpp"
 #include "stack/asio_runtime.hpp"
 #include "stack/frame.hpp"
 #include "stack/protocol_ids.hpp"
@@ -413,6 +414,7 @@ void Tcp::on_written(const ConnPtr& c, const boost::system::error_code& ec) {
   c->writing = false;
   if (ec) return close(c);
   if (c->retiring) {
+    if (!tcp_resolution::half_closes_first(c->outgoing)) return;  // it waits for the peer's EOF
     boost::system::error_code ignored;
     c->sock.shutdown(tcp::socket::shutdown_send, ignored);
     return;
@@ -438,6 +440,7 @@ void Tcp::on_read(const ConnPtr& c, const boost::system::error_code& ec, size_t 
     return close(c);
   }
   c->in_len += n;
+  if (c->retiring) arm_retire_timer(c);  // the peer is still writing on it: not idle
   size_t pos = 0;
   while (c->in_len - pos >= 4) {
     const uint8_t* p = c->in.data() + pos;
@@ -500,7 +503,7 @@ void Tcp::handle_frame(const ConnPtr& c, const Buffer& frame) {
 void Tcp::handle_hello(const ConnPtr& c, const Address& peer, const std::string& physical) {
   c->hello_received = true;
   c->peer = peer;
-  c->timer.cancel();
+  if (!c->retiring) c->timer.cancel();  // the hello timeout (a retiring one keeps its own)
   backoff_.erase(physical);
   if (!phys_.contains(peer) && peer != local_) phys_[peer] = physical;
   if (c->outgoing) return;  // registered under the address we dialled
@@ -511,10 +514,8 @@ void Tcp::handle_hello(const ConnPtr& c, const Address& peer, const std::string&
     return;
   }
   ConnPtr other = it->second;
-  // Two connections to the same peer. If both are incoming, the peer reconnected (or restarted):
-  // the new one wins. Otherwise both sides connected at once: the connection initiated by the
-  // side with the smaller physical address wins, which both ends decide alike.
-  bool keep_incoming = !other->outgoing || physical < physical_;
+  // Two connections to the same peer: both ends decide alike which one survives.
+  bool keep_incoming = tcp_resolution::incoming_wins(other->outgoing, physical, physical_);
   ++simultaneous_connects_;
   if (keep_incoming) {
     conns_[physical] = c;
@@ -533,14 +534,21 @@ void Tcp::retire(const ConnPtr& loser, const ConnPtr& winner) {
   for (auto& m : moved)
     enqueue(winner, m);
   if (!loser->connected) return close(loser);  // still connecting: nothing was written on it
-  loser->timer.cancel();
-  loser->timer = runtime().schedule(sock_conn_timeout_, [this, loser] { close(loser); });
-  // Make sure our hello went out (the peer may be waiting for it), then half-close after the last
-  // write; the peer half-closes too and the read side closes the socket on EOF.
+  arm_retire_timer(loser);
+  // Make sure our hello went out (the peer may be waiting for it). The initiator then half-closes
+  // after its last write; the acceptor only reads, and both close the socket on the peer's EOF.
   if (loser->writing) return;  // on_written half-closes
   if (!loser->hello_sent) return flush(loser);
+  if (!tcp_resolution::half_closes_first(loser->outgoing)) return;
   boost::system::error_code ignored;
   loser->sock.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+void Tcp::arm_retire_timer(const ConnPtr& c) {
+  // A safeguard against a peer that never ends the losing connection: close it once it has been
+  // idle for sock_conn_timeout (not while the peer is still writing on it).
+  c->timer.cancel();
+  c->timer = runtime().schedule(sock_conn_timeout_, [this, c] { close(c); });
 }
 
 }  // namespace cohort

@@ -8,9 +8,11 @@
 //   address "host:port" (protocols/physical_address.hpp). The first frame each side sends is a
 //   hello (its logical address as the frame's src, its listening address in a TCP header). When
 //   both sides connect at once, the connection initiated by the side with the smaller physical
-//   address wins on both ends; the loser hands its queued messages to the winner and is
-//   half-closed after its last write, and read until the peer half-closes it too, so nothing
-//   written on it is lost.
+//   address wins on both ends (protocols/tcp_resolution.hpp). The loser hands its queued messages
+//   to the winner. Its initiator half-closes it after its last write, once the winner's hello
+//   told it the connection lost; the acceptor never half-closes it first (the initiator would
+//   drop what it still had queued on it) but reads it until that EOF. Both close it on EOF, so
+//   nothing written on it is lost; it is closed anyway when idle for sock_conn_timeout.
 // * Wire: u32 little-endian length + one frame (stack/frame.hpp). A length of 0 or above
 //   `max_frame_size`, a frame that does not decode, a first frame that is not a hello, a frame
 //   whose src is not the peer's, or a stream that ends inside a frame is counted as `malformed`
@@ -78,6 +80,7 @@ class Tcp : public Transport {
   void handle_frame(const ConnPtr& c, const Buffer& frame);
   void handle_hello(const ConnPtr& c, const Address& peer, const std::string& physical);
   void retire(const ConnPtr& loser, const ConnPtr& winner);
+  void arm_retire_timer(const ConnPtr& c);
   void fail(const ConnPtr& c);  // malformed input: count and close
   void close(const ConnPtr& c);
   void deliver_local(const Message& msg);

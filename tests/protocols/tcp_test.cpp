@@ -7,8 +7,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <optional>
 
 #include "protocols/physical_address.hpp"
+#include "protocols/tcp_resolution.hpp"
 #include "protocols/tcp_test_util.hpp"
 #include "stack/frame.hpp"
 #include "stack/protocol_ids.hpp"
@@ -94,11 +96,32 @@ std::vector<uint8_t> framed(const std::string& cluster, const Address& src, cons
   return length_prefixed(body, static_cast<uint32_t>(body.size()));
 }
 
-std::vector<uint8_t> hello_from(const std::string& cluster, const Address& src) {
+std::vector<uint8_t> hello_from(const std::string& cluster, const Address& src,
+                                const std::string& physical = "127.0.0.1:1") {
   Message hello;
   hello.set(Message::INTERNAL)
-      .put_header(protocol_id::tcp, std::make_shared<HelloHeader>("127.0.0.1:1"));
+      .put_header(protocol_id::tcp, std::make_shared<HelloHeader>(physical));
   return framed(cluster, src, hello);
+}
+
+std::vector<uint8_t> data_from(const std::string& cluster, const Address& src,
+                               std::string_view payload) {
+  Message m;
+  m.payload(Buffer::copy_of(payload));
+  return framed(cluster, src, m);
+}
+
+/// Reads one length-prefixed frame (blocking); false on EOF or error.
+bool read_frame(tcp::socket& s) {
+  uint8_t len_bytes[4];
+  boost::system::error_code ec;
+  asio::read(s, asio::buffer(len_bytes), ec);
+  if (ec) return false;
+  uint32_t len = uint32_t(len_bytes[0]) | uint32_t(len_bytes[1]) << 8 |
+                 uint32_t(len_bytes[2]) << 16 | uint32_t(len_bytes[3]) << 24;
+  std::vector<uint8_t> body(len);
+  asio::read(s, asio::buffer(body), ec);
+  return !ec;
 }
 
 }  // namespace
@@ -198,7 +221,17 @@ TEST_CASE("TCP: simultaneous connects end with one connection per pair and no lo
     });
     ta.join();
     tb.join();
-    CHECK(eventually([&] { return a.count_of("from B") == 50 && b.count_of("from A") == 50; }));
+    eventually([&] { return a.count_of("from B") == 50 && b.count_of("from A") == 50; });
+    // On failure: what arrived, and what each transport dropped or saw as malformed.
+    INFO("round ", round, ": A dropped ", a.stat("TCP", "dropped"), ", malformed ",
+         a.stat("TCP", "malformed"), ", simultaneous ", a.stat("TCP", "simultaneous_connects"),
+         ", opened ", a.stat("TCP", "connections_opened"), " | B dropped ",
+         b.stat("TCP", "dropped"), ", malformed ", b.stat("TCP", "malformed"), ", simultaneous ",
+         b.stat("TCP", "simultaneous_connects"), ", opened ", b.stat("TCP", "connections_opened"));
+    CHECK(a.count_of("from B") == 50);
+    CHECK(b.count_of("from A") == 50);
+    CHECK(a.stat("TCP", "dropped") == 0);
+    CHECK(b.stat("TCP", "dropped") == 0);
     CHECK(eventually([&] { return a.open_connections() == 1 && b.open_connections() == 1; }));
     resolved += static_cast<int>(a.stat("TCP", "simultaneous_connects"));
     // The surviving connection keeps working in both directions.
@@ -207,6 +240,94 @@ TEST_CASE("TCP: simultaneous connects end with one connection per pair and no lo
     CHECK(eventually([&] { return a.count_of("after") == 1 && b.count_of("after") == 1; }));
   }
   MESSAGE("rounds where both sides connected at once: ", resolved);
+}
+
+TEST_CASE(
+    "TCP resolution: both ends keep the same connection, only the loser's initiator ends it") {
+  // A dialled B (connection AB) while B dialled A (BA). A decides on BA's hello (AB registered,
+  // outgoing), B on AB's hello (BA registered, outgoing).
+  auto resolve = [](const std::string& pa, const std::string& pb) {
+    CAPTURE(pa);
+    CAPTURE(pb);
+    bool a_keeps_ba = tcp_resolution::incoming_wins(true, pb, pa);
+    bool b_keeps_ab = tcp_resolution::incoming_wins(true, pa, pb);
+    CHECK(a_keeps_ba != b_keeps_ab);  // the same one survives on both ends
+    CHECK(a_keeps_ba == (pb < pa));   // the one dialled by the smaller address
+  };
+  resolve("127.0.0.1:9999", "127.0.0.1:10000");
+  resolve("127.0.0.1:10000", "127.0.0.1:9999");
+  resolve("10.0.0.2:7800", "10.0.0.10:7800");
+  resolve("[::1]:7800", "127.0.0.1:7800");
+  resolve("127.0.0.1:40001", "127.0.0.1:40002");
+  // Both incoming: the peer reconnected, the new connection wins whatever the addresses.
+  CHECK(tcp_resolution::incoming_wins(false, "127.0.0.1:1", "127.0.0.1:2"));
+  CHECK(tcp_resolution::incoming_wins(false, "127.0.0.1:2", "127.0.0.1:1"));
+  // Exactly one end of the losing connection half-closes it first: its initiator, which decides
+  // only once the winner's hello reached it. The acceptor waits for that EOF.
+  CHECK(tcp_resolution::half_closes_first(true));
+  CHECK_FALSE(tcp_resolution::half_closes_first(false));
+}
+
+TEST_CASE("TCP: the acceptor of the losing connection reads it until the initiator ends it") {
+  // A real node X and a raw peer P whose listening address is larger, so that X's connection to
+  // P wins. P dials X while X's connection is open but before P has answered it: X must keep
+  // reading P's connection and not end it, as P (the real one) would take an EOF for a closed
+  // connection and drop what it still has queued.
+  std::string cluster = unique_net_cluster("tcp-loser");
+  NetNode x;
+  // sock_conn_timeout beyond the patience: only P's EOF can close the losing connection.
+  x.open("X", tcp_only({{"sock_conn_timeout", "60s"}}));
+  x.ch->connect(cluster);
+  std::string px_phys = physical_of(x);
+  asio::io_context io;
+  std::optional<tcp::acceptor> acc;
+  for (int i = 0; i < 50 && !acc; ++i) {
+    acc.emplace(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    if (physical::format(acc->local_endpoint()) <= px_phys) acc.reset();
+  }
+  REQUIRE(acc);
+  std::string pp = physical::format(acc->local_endpoint());
+  Address p(77, 77, "P");
+  x.ch->invoke([&] {
+    Event ev(event::add_physical_address, std::pair<Address, std::string>(p, pp));
+    x.ch->stack().down(ev);
+  });
+
+  // X dials P (the winner); P accepts but does not answer yet.
+  x.ch->send(p, Buffer::copy_of(std::string_view("X on winner")));
+  tcp::socket winner(io);
+  acc->accept(winner);
+  // P dials X (the loser): hello, then a message.
+  tcp::socket loser(io);
+  loser.connect(*physical::parse(px_phys));
+  asio::write(loser, asio::buffer(hello_from(cluster, p, pp)));
+  asio::write(loser, asio::buffer(data_from(cluster, p, "P on loser 1")));
+  REQUIRE(eventually([&] {
+    return x.stat("TCP", "simultaneous_connects") == 1 && x.count_of("P on loser 1") == 1;
+  }));
+  // X decided; it wrote its hello on the loser and nothing else: no EOF.
+  REQUIRE(read_frame(loser));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  loser.non_blocking(true);
+  uint8_t byte = 0;
+  boost::system::error_code ec;
+  loser.read_some(asio::buffer(&byte, 1), ec);
+  CHECK(ec == asio::error::would_block);  // an EOF here is the bug
+  loser.non_blocking(false);
+  // P, not having seen X's hello on the winner yet, keeps writing on the loser: delivered.
+  asio::write(loser, asio::buffer(data_from(cluster, p, "P on loser 2")));
+  CHECK(eventually([&] { return x.count_of("P on loser 2") == 1; }));
+  // P learns the winner (X's hello, then X's message), answers with its hello, ends the loser.
+  REQUIRE(read_frame(winner));
+  REQUIRE(read_frame(winner));
+  asio::write(winner, asio::buffer(hello_from(cluster, p, pp)));
+  asio::write(winner, asio::buffer(data_from(cluster, p, "P on winner")));
+  loser.shutdown(tcp::socket::shutdown_send);
+  CHECK_FALSE(read_frame(loser));  // X closes it on P's EOF
+  CHECK(eventually([&] { return x.count_of("P on winner") == 1; }));
+  CHECK(eventually([&] { return x.open_connections() == 1; }));
+  CHECK(x.stat("TCP", "dropped") == 0);
+  CHECK(x.stat("TCP", "malformed") == 0);
 }
 
 TEST_CASE("TCP: hostile input is counted as malformed, the connection closed, the node unharmed") {
