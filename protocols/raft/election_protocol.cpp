@@ -125,7 +125,15 @@ std::any ElectionProtocol::up(Event& ev) {
     if (!leader.empty() && leader != attach_.raft_id) {
       Address a = attach_.addresses->find(leader);
       if (!a.is_null() && !v.contains(a)) {
-        core_->leader_lost(leader);
+        // This member's rank among the Raft members of the view (every member installs the
+        // same view, so the survivors stagger their campaigns instead of splitting the vote).
+        unsigned rank = 0;
+        for (const Address& m : v.members()) {
+          std::string id = attach_.addresses->raft_id_of(m);
+          if (id == attach_.raft_id) break;
+          if (!id.empty()) ++rank;
+        }
+        core_->leader_lost(leader, rank);
         flush();
       }
     }

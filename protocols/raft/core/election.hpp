@@ -51,8 +51,11 @@ class ElectionCore final : public ElectionPort {
   bool transfer_leadership(const std::string& target);
   bool transferring() const { return !transfer_target_.empty(); }
   /// Hint: a membership view dropped `leader` (DESIGN §6). Starts an election within a few ticks
-  /// instead of a whole timeout. Ignored if `leader` is not the leader we know.
-  void leader_lost(const std::string& leader);
+  /// instead of a whole timeout. Ignored if `leader` is not the leader we know. `rank`: this
+  /// member's place among the survivors in the (agreed) view: rank r campaigns r staggers after
+  /// rank 0, so survivors that see the same view at once do not split the vote; without a rank
+  /// the start is drawn at random within the stagger.
+  void leader_lost(const std::string& leader, std::optional<unsigned> rank = std::nullopt);
 
   // ElectionPort
   TermState term_state() const override { return {term_, role_, leader_}; }

@@ -54,7 +54,9 @@ class Node {
   bool transfer_leadership(const std::string& target) {
     return election_.transfer_leadership(target);
   }
-  void leader_lost(const std::string& leader) { election_.leader_lost(leader); }
+  void leader_lost(const std::string& leader, std::optional<unsigned> rank = std::nullopt) {
+    election_.leader_lost(leader, rank);
+  }
   void campaign() { election_.campaign_now(); }
   void take_snapshot(Index index, Buffer data) { replication_.take_snapshot(index, data); }
   void on_durable(Index index) { replication_.on_durable(index); }
