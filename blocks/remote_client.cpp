@@ -244,10 +244,11 @@ void RemoteClient::read(std::string service, Buffer query, raft::ReadMode mode, 
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
   r.payload = ServiceRegistry::wrap(service, query);
   impl_->rt.post([impl = impl_, r = std::move(r), done = std::move(done), timeout]() mutable {
-    impl->request(std::move(r), timeout,
-                  [done](std::error_code ec, const raft::wire::Response& resp) {
-                    done(ec, raft::ReadOutcome{resp.payload, resp.index, resp.commit_lag});
-                  });
+    impl->request(
+        std::move(r), timeout, [done](std::error_code ec, const raft::wire::Response& resp) {
+          done(ec,
+               raft::ReadOutcome{resp.payload, resp.index, resp.commit_lag, resp.last_contact_ms});
+        });
   });
 }
 

@@ -71,6 +71,7 @@ void ClientProtocol::start() {
                                      resp.error = static_cast<uint8_t>(ec.value());
                                      resp.index = out.applied_index;
                                      resp.commit_lag = out.commit_lag;
+                                     resp.last_contact_ms = out.last_contact_ms;
                                      resp.payload = std::move(out.result);
                                      reply(std::move(resp));
                                    }});
@@ -266,7 +267,8 @@ void ClientProtocol::read(ClientRead r) {
     auto q = std::any_cast<QueryResult>(down_protocol()->down(ev));
     ++reads_served_;
     ReadOutcome out{q.result, q.applied_index,
-                    q.commit_index > q.applied_index ? q.commit_index - q.applied_index : 0};
+                    q.commit_index > q.applied_index ? q.commit_index - q.applied_index : 0,
+                    q.last_contact_ms};
     return r.done({}, std::move(out));
   }
   uint64_t id = next_id_++;

@@ -21,6 +21,7 @@ Buffer encode(const Response& r) {
   w.u8(r.error);
   w.varint(r.index);
   w.varint(r.commit_lag);
+  w.varint(r.last_contact_ms);
   w.str(r.leader);
   w.bytes(r.payload.span());
   return w.take_buffer();
@@ -63,6 +64,7 @@ std::optional<Response> decode_response(const Buffer& body, std::string* error) 
   p.error = r.u8();
   p.index = r.varint();
   p.commit_lag = r.varint();
+  p.last_contact_ms = r.varint();
   p.leader = r.str();
   if (p.leader.size() > 255) r.fail("leader name too long");
   p.payload = r.bytes();

@@ -9,7 +9,7 @@
 //   kind 3 status     payload empty
 //   kind 4 subscribe  payload = varint session id: push that session's notifications here
 // Response body:  u8 kind | varint req_id | u8 error (ClientErrc) | varint index
-//                 | varint commit_lag | str leader | bytes payload
+//                 | varint commit_lag | varint last_contact_ms | str leader | bytes payload
 //   kind 1 reply         index = log index (submit) or applied index (read); payload = result
 //                        (status: payload = encoded status, see encode_status)
 //   kind 2 notification  req_id = session id | leader = service | payload = notification body
@@ -43,6 +43,7 @@ struct Response {
   uint8_t error = 0;
   uint64_t index = 0;
   uint64_t commit_lag = 0;
+  uint64_t last_contact_ms = 0;
   std::string leader;
   Buffer payload;
 };

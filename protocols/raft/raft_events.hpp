@@ -117,7 +117,8 @@ struct MembershipChange {
 struct QueryResult {
   Buffer result;
   Index applied_index = 0;
-  Index commit_index = 0;  ///< as known to this member
+  Index commit_index = 0;        ///< as known to this member
+  uint64_t last_contact_ms = 0;  ///< see ReadOutcome
 };
 
 /// How a read is served (CLIENT, thesis §6.4).
@@ -139,6 +140,11 @@ struct ReadOutcome {
   Buffer result;
   Index applied_index = 0;  ///< the state the result was read from
   Index commit_lag = 0;     ///< committed entries (known here) not yet applied here
+  /// Stale reads: milliseconds since this member last heard from a leader of its term (0 on
+  /// the leader; never_contacted before any). A cut-off follower cannot know what it missed,
+  /// so this is its staleness bound (as Consul's X-Consul-LastContact). 0 for other modes.
+  uint64_t last_contact_ms = 0;
+  static constexpr uint64_t never_contacted = ~uint64_t{0};
 };
 
 /// Blocks → CLIENT: run a read-only query against the replicated state.

@@ -372,6 +372,12 @@ void ReplicationProtocol::handle(const cohort::Message& msg) {
   } catch (const StoreError& e) {
     return fail(e.what());
   }
+  // Heard from the leader of our term (the core took its AppendEntries or snapshot chunk):
+  // stale reads report the time since (ReadOutcome::last_contact_ms).
+  if ((std::holds_alternative<AppendRequest>(m.body) ||
+       std::holds_alternative<SnapshotRequest>(m.body)) &&
+      election_.election && election_.election->term_state().leader == m.from)
+    leader_contact_ = runtime().now();
   drive();
 }
 
@@ -434,6 +440,15 @@ std::any ReplicationProtocol::down(Event& ev) {
       if (core_) {
         q.applied_index = sm_applied_;
         q.commit_index = core_->commit_index();
+        if (election_.election && election_.election->term_state().role == Role::leader)
+          q.last_contact_ms = 0;
+        else if (!leader_contact_)
+          q.last_contact_ms = ReadOutcome::never_contacted;
+        else
+          q.last_contact_ms =
+              static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        runtime().now() - *leader_contact_)
+                                        .count());
       }
       if (sm_) q.result = sm_->query(ev.get<Buffer>());
       return q;

@@ -12,6 +12,7 @@
 // the last applied stamp, so time-based expiry (sessions, locks) is decided by the log, not by
 // any member's clock. Entries carry [u64 cluster_time_ms][command].
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "protocols/raft/core/config.hpp"
@@ -96,6 +97,7 @@ class ReplicationProtocol : public Protocol {
   std::string error_;             ///< set when the log store failed; the member stops taking part
   uint64_t cluster_time_ms_ = 0;  ///< from the last applied stamp
   Index sm_applied_ = 0;          ///< last entry applied to the state machine
+  std::optional<Duration> leader_contact_;  ///< when the leader's last append/snapshot came
   // Leader stamping: cluster_time continues from base at leadership start.
   uint64_t stamp_base_ms_ = 0;
   Duration stamp_epoch_{0};

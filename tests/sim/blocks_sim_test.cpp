@@ -146,6 +146,7 @@ TEST_CASE("reads: stale reports its lag, linearizable and lease reads see acknow
     for (auto& nd : c.nodes)
       if (&nd != cut) rest.push_back(nd.id);
     c.world.network().partition({{cut->id}, rest});
+    const auto cut_at = c.world.now();
     leader = c.leader();
     REQUIRE(leader);
     REQUIRE(leader != cut);
@@ -172,6 +173,12 @@ TEST_CASE("reads: stale reports its lag, linearizable and lease reads see acknow
     CHECK(old.applied_index == cs.applied_index);
     CHECK(old.applied_index < committed);
     CHECK(old.applied_index + old.commit_lag == std::max(cs.commit_index, cs.applied_index));
+    // ... and how long it has not heard from a leader: at least the time since the cut.
+    const auto cut_for =
+        std::chrono::duration_cast<std::chrono::milliseconds>(c.world.now() - cut_at).count();
+    CHECK(cut_for > 0);
+    CHECK(old.last_contact_ms != ReadOutcome::never_contacted);
+    CHECK(old.last_contact_ms >= static_cast<uint64_t>(cut_for));
     // A linearizable read there cannot be served: it fails instead of returning the old value.
     std::optional<std::error_code> lin_err;
     cut->handle->read(
@@ -184,6 +191,7 @@ TEST_CASE("reads: stale reports its lag, linearizable and lease reads see acknow
     CHECK(counter_codec::decode_value(at_leader.result).value == 105);
     CHECK(at_leader.applied_index >= committed);
     CHECK(at_leader.commit_lag == 0);
+    CHECK(at_leader.last_contact_ms == 0);
 
     // Healed, the follower catches up: its stale read is current and reports no lag.
     c.world.network().heal();
@@ -192,6 +200,7 @@ TEST_CASE("reads: stale reports its lag, linearizable and lease reads see acknow
     CHECK(counter_codec::decode_value(fresh.result).value == 105);
     CHECK(fresh.applied_index >= committed);
     CHECK(fresh.commit_lag == 0);
+    CHECK(fresh.last_contact_ms < static_cast<uint64_t>(cut_for));  // heard again since
   }
 }
 
