@@ -9,6 +9,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <map>
 #include <optional>
 #include <random>
@@ -21,6 +22,7 @@
 #include "blocks/lock.hpp"
 #include "blocks/lock_async.hpp"
 #include "blocks/map_client.hpp"
+#include "blocks/map_client_async.hpp"
 #include "sim/blocks_cluster.hpp"
 
 using namespace cohort;
@@ -151,6 +153,76 @@ TEST_CASE("Counter: completion tokens — callback and use_awaitable, errors kee
   CHECK(e.category() == block_category());
   CHECK(error_name(e) == "not_holder");
   CHECK(to_std_error(to_boost_error(e)) == BlockStatus::not_holder);
+}
+
+TEST_CASE("MapClient: completion tokens — callback, use_future and use_awaitable") {
+  BlockCluster c(14);
+  ready(c);
+  MapClient<std::string, std::string> m(*c.nodes[1].handle);
+  // callback
+  bool done = false;
+  std::optional<std::string> prev{"unset"};
+  async_put(m, std::string("a"), std::string("1"),
+            [&](boost::system::error_code ec, std::optional<std::string> p) {
+              CHECK(!ec);
+              prev = p;
+              done = true;
+            });
+  await(c, done);
+  CHECK(!prev.has_value());  // absent before
+  // use_future: the simulation runs until the future is ready
+  auto f = async_put(m, std::string("a"), std::string("2"), boost::asio::use_future);
+  REQUIRE(c.world.run_until(
+      [&] { return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }, 10s));
+  CHECK(f.get() == std::optional<std::string>("1"));
+  // use_awaitable on an io_context driven between simulation steps
+  boost::asio::io_context io;
+  bool finished = false;
+  std::optional<std::string> got, removed;
+  bool swapped = false, has_b = true;
+  uint64_t size = 0;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        swapped =
+            co_await async_compare_and_set(m, std::string("a"), std::optional<std::string>("2"),
+                                           std::string("3"), boost::asio::use_awaitable);
+        got = co_await async_get(m, std::string("a"), raft::ReadMode::linearizable,
+                                 boost::asio::use_awaitable);
+        co_await async_put(m, std::string("b"), std::string("9"), boost::asio::use_awaitable);
+        size = co_await async_size(m, raft::ReadMode::linearizable, boost::asio::use_awaitable);
+        removed = co_await async_remove(m, std::string("b"), boost::asio::use_awaitable);
+        has_b = co_await async_contains(m, std::string("b"), raft::ReadMode::linearizable,
+                                        boost::asio::use_awaitable);
+        finished = true;
+      },
+      boost::asio::detached);
+  REQUIRE(c.world.run_until(
+      [&] {
+        io.poll();
+        io.restart();
+        return finished;
+      },
+      10s));
+  CHECK(swapped);
+  CHECK(got == std::optional<std::string>("3"));
+  CHECK(size == 2);
+  CHECK(removed == std::optional<std::string>("9"));
+  CHECK_FALSE(has_b);
+
+  // No leader: the error keeps its ClientErrc category through the Boost error.
+  c.world.network().partition({{"A"}, {"B"}, {"C"}});
+  c.world.run_for(2s);
+  MapClient<std::string, std::string> lonely(*c.nodes[0].handle, "map", 1s);
+  done = false;
+  std::error_code err;
+  async_put(lonely, std::string("x"), std::string("1"),
+            [&](boost::system::error_code ec, std::optional<std::string>) {
+              err = to_std_error(ec);
+              done = true;
+            });
+  await(c, done);
+  CHECK((err == raft::ClientErrc::no_leader || err == raft::ClientErrc::timeout));
 }
 
 TEST_CASE("MapClient: put, get, remove, compare_and_set, size, contains") {
