@@ -1,8 +1,8 @@
 #pragma once
 // Support for the completion-token forms of the typed blocks (counter_async.hpp,
-// lock_async.hpp, map_client_async.hpp, raft_handle_async.hpp): std::error_code ↔ boost::system::error_code without
-// losing the category, and completing an Asio handler on its associated executor.
-// Include only where you use it: it pulls in Boost.Asio.
+// lock_async.hpp, map_client_async.hpp, raft_handle_async.hpp): std::error_code ↔
+// boost::system::error_code without losing the category, and completing an Asio handler on its
+// associated executor. Include only where you use it: it pulls in Boost.Asio.
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
