@@ -82,6 +82,7 @@ class Load : public std::enable_shared_from_this<Load> {
 
   uint64_t commits() const { return commits_; }
   uint64_t errors() const { return errors_; }
+  const std::string& last_error() const { return last_error_; }
   uint64_t lost() const { return lost_; }
   double seconds() const { return seconds_; }
   std::vector<uint32_t>& latencies() { return latencies_; }
@@ -98,6 +99,7 @@ class Load : public std::enable_shared_from_this<Load> {
     auto out = std::any_cast<raft::ProposeOutcome>(ch_.stack().down(ev));
     if (!out.ok()) {
       ++errors_;
+      last_error_ = out.error + (out.leader_hint.empty() ? "" : ", leader " + out.leader_hint);
       // Not the leader any more (or transferring): try again shortly (still outstanding).
       retry_ = ch_.runtime().schedule(std::chrono::milliseconds(5),
                                       [self = shared_from_this()] { self->propose(); });
@@ -113,6 +115,7 @@ class Load : public std::enable_shared_from_this<Load> {
   std::deque<std::pair<raft::Index, Clock::time_point>> inflight_;
   std::vector<uint32_t> latencies_;
   uint64_t commits_ = 0, errors_ = 0, lost_ = 0;
+  std::string last_error_;
   Clock::time_point t0_;
   double seconds_ = 0;
   TimerHandle retry_;
@@ -166,7 +169,8 @@ void run_log(const std::string& log, const RaftPerfOptions& o) {
     LatencySummary l = summarize(load->latencies());
     std::string notes = load_average();
     if (load->errors() + load->lost())
-      notes += fmt::format("  (refused {}, lost {})", load->errors(), load->lost());
+      notes += fmt::format("  (refused {}, last: {}; lost {})", load->errors(), load->last_error(),
+                           load->lost());
     fmt::print("  {:<6}  {:>9}  {:>10.0f}  {:>8.0f}  {:>8.0f}  {:>8.0f}  {:>12.1f}  {:>9}  {}\n",
                log, n, rate, l.p50_us, l.p99_us, l.max_us, per_sync, all_syncs, notes);
     std::fflush(stdout);

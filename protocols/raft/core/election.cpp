@@ -36,6 +36,7 @@ ElectionCore::ElectionCore(std::string id, HardState restored, ElectionOptions o
 
 void ElectionCore::reset_timeout() {
   elapsed_ticks_ = 0;
+  hint_at_ticks_ = 0;
   uint64_t span = options_.election_timeout_max_ticks - options_.election_timeout_min_ticks + 1;
   timeout_ticks_ = options_.election_timeout_min_ticks + rng_() % span;
 }
@@ -49,6 +50,9 @@ bool ElectionCore::promotable() const {
 // minimum election timeout ignores vote requests, so removed or partitioned servers cannot
 // disrupt a working cluster. A leader is always within its own lease.
 bool ElectionCore::in_lease() const {
+  // A view that dropped the leader (leader_lost) ends the lease once the leader has been silent
+  // for the hint's grace, so the survivors can grant each other's (pre-)votes.
+  if (hint_at_ticks_ && elapsed_ticks_ >= hint_grace_ticks()) return false;
   return options_.check_quorum && !leader_.empty() &&
          elapsed_ticks_ < options_.election_timeout_min_ticks;
 }
@@ -86,7 +90,8 @@ void ElectionCore::tick() {
     }
     return;
   }
-  if (elapsed_ticks_ >= timeout_ticks_) {
+  if (elapsed_ticks_ >= timeout_ticks_ || (hint_at_ticks_ && elapsed_ticks_ >= hint_at_ticks_)) {
+    hint_at_ticks_ = 0;
     if (promotable()) {
       campaign(options_.pre_vote ? Kind::pre : Kind::real);
     } else {
@@ -167,6 +172,7 @@ void ElectionCore::become_leader() {
   active_.clear();
   transfer_target_.clear();
   elapsed_ticks_ = 0;
+  hint_at_ticks_ = 0;
   replication_->became_leader(term_);
 }
 
@@ -250,15 +256,21 @@ void ElectionCore::maybe_send_timeout_now() {
 
 void ElectionCore::leader_lost(const std::string& leader, std::optional<unsigned> rank) {
   if (role_ == Role::leader || leader.empty() || leader != leader_) return;
-  leader_.clear();
-  // Campaign within a few ticks instead of a whole timeout. Members that see the same view at
-  // once campaign one stagger apart by their rank in it (a random draw within the stagger tied
-  // too often: 6 of 20 seeds split the vote); without a rank, at random within the stagger.
+  // Campaign a few ticks from now instead of a whole timeout. But a view is not proof: a
+  // discovery view that missed the leader for a moment, or a false suspicion, must not depose a
+  // leader we still hear. So not before hint_grace_ticks() after the leader's last message (a
+  // live leader's heartbeat comes sooner and cancels the hint), and members that see the same
+  // view at once campaign one stagger apart by their rank in it (a random draw within the
+  // stagger tied too often: 6 of 20 seeds split the vote); without a rank, at random.
   uint64_t stagger = std::max<uint64_t>(
       2, (options_.election_timeout_max_ticks - options_.election_timeout_min_ticks) / 2);
-  uint64_t left = rank ? 1 + uint64_t{*rank} * stagger : 1 + rng_() % stagger;
-  elapsed_ticks_ = timeout_ticks_ > left ? timeout_ticks_ - left : 0;
-  replication_->became_follower(term_, "");
+  uint64_t after = rank ? uint64_t{*rank} * stagger : rng_() % stagger;
+  uint64_t at = std::max(elapsed_ticks_ + 1, hint_grace_ticks()) + after;
+  if (at < timeout_ticks_) hint_at_ticks_ = at;
+}
+
+uint64_t ElectionCore::hint_grace_ticks() const {
+  return std::max<uint64_t>(1, options_.election_timeout_min_ticks / 3);
 }
 
 void ElectionCore::heard_from_leader(Term term, const std::string& leader) {
@@ -271,6 +283,7 @@ void ElectionCore::heard_from_leader(Term term, const std::string& leader) {
     replication_->became_follower(term_, leader_);
   }
   elapsed_ticks_ = 0;
+  hint_at_ticks_ = 0;  // the leader is alive: a view that dropped it was wrong or stale
 }
 
 void ElectionCore::observed_term(Term term) {

@@ -56,6 +56,9 @@ class ElectionCore final : public ElectionPort {
   /// rank 0, so survivors that see the same view at once do not split the vote; without a rank
   /// the start is drawn at random within the stagger.
   void leader_lost(const std::string& leader, std::optional<unsigned> rank = std::nullopt);
+  /// A hint waits this long after the leader's last message: longer than a heartbeat interval
+  /// (a third of the minimum election timeout), so a live leader disproves a wrong view.
+  uint64_t hint_grace_ticks() const;
 
   // ElectionPort
   TermState term_state() const override { return {term_, role_, leader_}; }
@@ -99,6 +102,7 @@ class ElectionCore final : public ElectionPort {
 
   uint64_t elapsed_ticks_ = 0;  ///< since the last reset (heard from leader, voted, campaigned)
   uint64_t timeout_ticks_ = 0;  ///< randomized election timeout
+  uint64_t hint_at_ticks_ = 0;  ///< leader_lost: campaign at this elapsed_ticks_ (0: no hint)
   std::map<std::string, bool> votes_;
   std::set<std::string> active_;  ///< leader: voters heard from in this check-quorum round
 
