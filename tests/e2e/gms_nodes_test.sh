@@ -114,6 +114,14 @@ if ! wait_agree 30 $all; then
   exit 1
 fi
 echo "OK: $n nodes agree: $(grep -E '^view' "$work/N0.out" | tail -n 1)"
+# GMS print_local_addr (on in the stock stacks): each member printed its address once at connect.
+for i in $all; do
+  if [ "$(grep -c '^GMS: address=.* physical=[0-9]' "$work/N$i.out")" != 1 ]; then
+    echo "FAIL: N$i did not print one 'GMS: address=... physical=...' line" >&2
+    dump
+    exit 1
+  fi
+done
 
 # 2. kill -9 one member.
 rest=$(for i in $all; do [ "$i" -ne "$victim" ] && echo "$i"; done)

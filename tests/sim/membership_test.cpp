@@ -235,6 +235,30 @@ TEST_CASE("GMS: members that start together agree on one view, views agree every
   }
 }
 
+TEST_CASE("GMS: a member that finds nobody becomes a singleton after join_timeout, not before") {
+  MembershipTimings t;  // join_timeout 300 ms
+  for (int s = 1; s <= seed_count(20); ++s) {
+    MCluster c(static_cast<uint64_t>(900 + s), full, t);
+    MNode& a = c.add("A");
+    Duration t0 = c.world.now();  // connect runs at once: the first join round starts here
+    c.start_now(a);
+    c.world.run_for(t.join_timeout - 10ms);
+    CHECK_MESSAGE(a.views.empty(), "seed ", 900 + s);  // still looking for a cluster
+    REQUIRE(c.world.run_until([&] { return !a.views.empty(); }, 5s));
+    CHECK_MESSAGE(c.world.now() - t0 >= t.join_timeout, "seed ", 900 + s);
+    CHECK_MESSAGE(c.world.now() - t0 < 3 * t.join_timeout, "seed ", 900 + s);
+    REQUIRE(a.view()->size() == 1);
+    CHECK(a.view()->coordinator() == a.addr);
+    CHECK(a.ch->stack().find("GMS")->stat("singletons") == 1);
+    // A second member then joins the singleton's cluster instead of founding its own.
+    MNode& b = c.add("B");
+    c.start_now(b);
+    REQUIRE(c.world.run_until([&] { return c.all_live_agree() && a.view()->size() == 2; }, 5s));
+    CHECK(b.ch->stack().find("GMS")->stat("singletons") == 0);
+    CHECK(b.view()->coordinator() == a.addr);
+  }
+}
+
 TEST_CASE("GMS: a graceful leave installs a view without the member before FD_ALL could") {
   for (int s = 1; s <= seed_count(300); ++s) {
     MCluster c(static_cast<uint64_t>(100 + s), full);
