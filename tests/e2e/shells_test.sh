@@ -1,14 +1,31 @@
 #!/usr/bin/env bash
 # End-to-end: `cohort kv`, `cohort counter`, `cohort lock` one-shot and piped against 3
-# `cohort node` processes on 127.0.0.1 over config/raft.xml. TCP ports 7930..7932, CLIENT ports
-# 9930..9932 (override the bases with COHORT_E2E_TCP_PORT / COHORT_E2E_CLIENT_PORT). Processes
-# are stopped by PID only. Usage: shells_test.sh PATH/TO/cohort
+# `cohort node` processes on 127.0.0.1 over config/raft.xml (tcp, the default: TCP ports
+# 7930..7932) or config/raft-udp.xml (udp: UDP ports 7940..7942, multicast 228.8.8.23:45633,
+# AppendEntries multicast to the group). CLIENT ports 9930..9932 (tcp) or 9940..9942 (udp);
+# override the bases with COHORT_E2E_TCP_PORT / COHORT_E2E_CLIENT_PORT. Processes are stopped
+# by PID only. Where the kernel refuses multicast (udp) it prints "SKIPPED: ..." and exits 77.
+# Usage: shells_test.sh PATH/TO/cohort [tcp|udp]
 set -u
-cohort="${1:?usage: $0 PATH/TO/cohort}"
+cohort="${1:?usage: $0 PATH/TO/cohort [tcp|udp]}"
+mode="${2:-tcp}"
 here="$(cd "$(dirname "$0")" && pwd)"
-config="$here/../../config/raft.xml"
-tcp="${COHORT_E2E_TCP_PORT:-7930}"
-client="${COHORT_E2E_CLIENT_PORT:-9930}"
+case "$mode" in
+  tcp)
+    config="$here/../../config/raft.xml"
+    tcp="${COHORT_E2E_TCP_PORT:-7930}"
+    client="${COHORT_E2E_CLIENT_PORT:-9930}"
+    ;;
+  udp)
+    config="$here/../../config/raft-udp.xml"
+    tcp="${COHORT_E2E_TCP_PORT:-7940}"
+    client="${COHORT_E2E_CLIENT_PORT:-9940}"
+    ;;
+  *)
+    echo "usage: $0 PATH/TO/cohort [tcp|udp]" >&2
+    exit 2
+    ;;
+esac
 work="$(mktemp -d)"
 pids=()
 failures=0
@@ -23,9 +40,14 @@ trap cleanup EXIT
 hosts="127.0.0.1[$tcp],127.0.0.1[$((tcp + 1))],127.0.0.1[$((tcp + 2))]"
 i=0
 for name in A B C; do
-  "$cohort" node --config "$config" --name "$name" --cluster "e2e-shells-$$" \
-    -D COHORT_TCP_PORT=$((tcp + i)) -D COHORT_CLIENT_PORT=$((client + i)) \
-    -D "COHORT_INITIAL_HOSTS=$hosts" -D COHORT_LOG_DIR="$work/$name" \
+  if [[ "$mode" == udp ]]; then
+    transport=(-D COHORT_UDP_PORT=$((tcp + i)) -D COHORT_PORT_RANGE=3
+      -D COHORT_MCAST_ADDR=228.8.8.23 -D COHORT_MCAST_PORT="${COHORT_E2E_MCAST_PORT:-45633}")
+  else
+    transport=(-D COHORT_TCP_PORT=$((tcp + i)) -D "COHORT_INITIAL_HOSTS=$hosts")
+  fi
+  "$cohort" node --config "$config" --name "$name" --cluster "e2e-shells-$mode-$$" \
+    "${transport[@]}" -D COHORT_CLIENT_PORT=$((client + i)) -D COHORT_LOG_DIR="$work/$name" \
     >"$work/$name.out" 2>"$work/$name.err" &
   pids+=($!)
   i=$((i + 1))
@@ -47,6 +69,10 @@ expect() {
 # Wait for a leader: the first counter read that succeeds.
 deadline=$((SECONDS + 30))
 until "$cohort" counter $connect --timeout 2s get warmup >/dev/null 2>&1; do
+  if [[ "$mode" == udp ]] && grep -q "cannot join" "$work"/*.err 2>/dev/null; then
+    echo "SKIPPED: multicast unavailable: $(grep -h "cannot join" "$work"/*.err | head -n 1)"
+    exit 77
+  fi
   if ((SECONDS > deadline)); then
     echo "FAIL: no leader within 30 s"
     exit 1
