@@ -80,6 +80,19 @@ until "$cohort" counter $connect --timeout 2s get warmup >/dev/null 2>&1; do
   sleep 0.5
 done
 
+# Every member printed the leader it follows ("leader B term 3"); they name the same one.
+sleep 0.5
+leaders=""
+for name in A B C; do
+  line="$(grep -E '^leader [ABC] term [0-9]+$' "$work/$name.out" | tail -n 1)"
+  [[ -n "$line" ]] || { echo "FAIL: $name printed no 'leader X term N' line"; failures=$((failures + 1)); }
+  leaders+="${line% term*}"$'\n'
+done
+[[ "$(sort -u <<<"$leaders" | grep -c .)" == 1 ]] || {
+  echo "FAIL: the members name different leaders: $(tr '\n' ' ' <<<"$leaders")"
+  failures=$((failures + 1))
+}
+
 expect "(absent)" kv $connect put k v1
 expect "v1" kv $connect get k
 expect "true" kv $connect cas k v1 v2
