@@ -92,4 +92,18 @@ struct BlockCluster {
   }
 };
 
+/// Runs the simulation until `done`, polling `io` (an asio::io_context where the test's
+/// coroutines run) between steps; false if `limit` of virtual time passed first.
+template <class IoContext>
+bool run_with_io(sim::SimWorld& world, IoContext& io, const bool& done,
+                 Duration limit = std::chrono::seconds(10)) {
+  return world.run_until(
+      [&] {
+        io.poll();
+        io.restart();
+        return done;
+      },
+      limit);
+}
+
 }  // namespace cohort::test

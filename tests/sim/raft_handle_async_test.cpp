@@ -122,13 +122,7 @@ TEST_CASE("RaftHandle completion tokens: callback, use_future and use_awaitable 
           finished = true;
         },
         boost::asio::detached);
-    REQUIRE(c.world.run_until(
-        [&] {
-          io.poll();
-          io.restart();
-          return finished;
-        },
-        10s));
+    REQUIRE(run_with_io(c.world, io, finished));
     CHECK(after_set == 99);
     CHECK(lin_value == 99);
     CHECK(stale_value == 99);
@@ -179,13 +173,7 @@ TEST_CASE("RaftHandle completion tokens: callback, use_future and use_awaitable 
           finished = true;
         },
         boost::asio::detached);
-    REQUIRE(c.world.run_until(
-        [&] {
-          io.poll();
-          io.restart();
-          return finished;
-        },
-        10s));
+    REQUIRE(run_with_io(c.world, io, finished));
     CHECK(thrown);
     CHECK(is_no_leader_or_timeout(awaited_err));
 

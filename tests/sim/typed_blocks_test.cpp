@@ -125,13 +125,7 @@ TEST_CASE("Counter: completion tokens — callback and use_awaitable, errors kee
         finished = true;
       },
       boost::asio::detached);
-  REQUIRE(c.world.run_until(
-      [&] {
-        io.poll();
-        io.restart();
-        return finished;
-      },
-      10s));
+  REQUIRE(run_with_io(c.world, io, finished));
   CHECK(awaited == 8 + 3);
   CHECK(swapped);
 
@@ -197,13 +191,7 @@ TEST_CASE("MapClient: completion tokens — callback, use_future and use_awaitab
         finished = true;
       },
       boost::asio::detached);
-  REQUIRE(c.world.run_until(
-      [&] {
-        io.poll();
-        io.restart();
-        return finished;
-      },
-      10s));
+  REQUIRE(run_with_io(c.world, io, finished));
   CHECK(swapped);
   CHECK(got == std::optional<std::string>("3"));
   CHECK(size == 2);
