@@ -387,7 +387,8 @@ TEST_CASE("v2 store: a batch entry applies its writes in order, each with its ow
 
   // The history holds each write under its own index, so waitIndex finds them one by one.
   uint64_t id = 0;
-  auto seen = d.store.watch("/b", false, 3, [](const v2::Event&) {}, &id);
+  auto seen = d.store.watch(
+      "/b", false, 3, [](const v2::Event&) {}, &id);
   REQUIRE(seen.has_value());
   CHECK(std::get<v2::Event>(*seen).node.value == "x");
 }
