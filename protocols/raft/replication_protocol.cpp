@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "protocols/raft/core/assert.hpp"
 #include "protocols/raft/core/replication.hpp"
 #include "protocols/raft/log/log_store.hpp"
 #include "protocols/raft/raft_header.hpp"
@@ -153,6 +154,7 @@ void ReplicationProtocol::drive() {
   do {
     drive_again_ = false;
     try {
+      append_staged();
       core_->flush();
       election_.flush_election();  // term/vote durable before any replication message
       send_all(core_->take_messages());
@@ -314,11 +316,28 @@ ProposeOutcome ReplicationProtocol::propose(Buffer command) {
   codec::Writer w(8 + command.size());
   w.u64(next_stamp());
   w.raw(command.span());
-  ProposeResult r = core_->propose(w.take_buffer());
-  if (r.ok()) ++proposals_;
-  ProposeOutcome out = outcome(r);
+  // Staged, appended by the next drive together with the rest of this loop turn's proposals:
+  // one log write for all of them instead of one each (the leader wrote every proposal on its
+  // own: 256 pwrites per round with 256 proposers, where a follower writes the batch at once).
+  if (staged_.empty()) staged_term_ = election_.election->term_state().term;
+  const Index index = core_->last_index() + staged_.size() + 1;
+  staged_.push_back(w.take_buffer());
+  ++proposals_;
+  ProposeOutcome out = outcome({index, ProposeError::none});
   drive_soon();
   return out;
+}
+
+void ReplicationProtocol::append_staged() {
+  if (staged_.empty()) return;
+  std::vector<Buffer> commands;
+  commands.swap(staged_);
+  // Leadership lost since: the commands never enter the log. Their proposers see another entry
+  // (or none) at the index they were given, as when an appended entry is truncated.
+  if (!core_->is_leader() || election_.election->term_state().term != staged_term_) return;
+  const Index expected = core_->last_index() + 1;
+  ProposeResult r = core_->propose_batch(std::move(commands));
+  COHORT_ASSERT(r.ok() && r.index == expected);
 }
 
 void ReplicationProtocol::drive_soon() {
@@ -349,7 +368,7 @@ RaftStatus ReplicationProtocol::status() const {
   s.role = ts.role;
   s.commit_index = core_->commit_index();
   s.applied_index = sm_applied_;
-  s.last_index = core_->last_index();
+  s.last_index = core_->last_index() + staged_.size();
   s.durable_index = store_->durable_index();
   s.commit_in_term = s.commit_index > 0 && store_->last_index() >= s.commit_index &&
                      s.commit_index >= store_->first_index() - 1 &&
@@ -421,6 +440,12 @@ std::any ReplicationProtocol::down(Event& ev) {
     case raft_event::membership: {
       if (!core_ || !core_->is_leader()) return outcome({0, ProposeError::not_leader});
       const auto& c = ev.get<MembershipChange>();
+      try {
+        append_staged();  // in proposal order: the commands proposed before the change
+      } catch (const StoreError& e) {
+        fail(e.what());
+        return outcome({0, ProposeError::not_leader});
+      }
       ProposeResult r = c.add ? core_->add_server(c.raft_id) : core_->remove_server(c.raft_id);
       ProposeOutcome out = outcome(r);
       drive();

@@ -90,6 +90,9 @@ class ReplicationProtocol : public Protocol {
   StateMachine* sm_ = nullptr;
   TimerHandle timer_;
   bool sync_in_flight_ = false;
+  std::vector<Buffer> staged_;  ///< proposals of this loop turn, appended by the next drive
+  Term staged_term_ = 0;
+  void append_staged();
   bool driving_ = false;
   bool drive_again_ = false;
   bool drive_posted_ = false;

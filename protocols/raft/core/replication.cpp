@@ -104,6 +104,18 @@ ProposeResult ReplicationCore::propose(Buffer command) {
   return {append_local(EntryType::command, std::move(command)), ProposeError::none};
 }
 
+ProposeResult ReplicationCore::propose_batch(std::vector<Buffer> commands) {
+  if (!leader_) return {0, ProposeError::not_leader};
+  COHORT_ASSERT(!commands.empty());
+  std::vector<Entry> entries;
+  entries.reserve(commands.size());
+  Index next = store_.last_index() + 1;
+  for (auto& c : commands)
+    entries.push_back(Entry{term(), next++, EntryType::command, std::move(c)});
+  store_.append(entries);
+  return {entries.front().index, ProposeError::none};
+}
+
 void ReplicationCore::tick() {
   if (!leader_) return;
   if (++heartbeat_elapsed_ticks_ >= options_.heartbeat_interval_ticks) {

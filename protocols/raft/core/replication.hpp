@@ -81,6 +81,8 @@ class ReplicationCore final : public ReplicationPort {
 
   /// Leader: appends a command; replicated at the next flush().
   ProposeResult propose(Buffer command);
+  /// Appends several commands with one store append (one write); the first one's index.
+  ProposeResult propose_batch(std::vector<Buffer> commands);
   /// Leader: single-server changes (§4.1). add_server adds a learner that is promoted to voter
   /// once caught up (§4.2.1); remove_server removes a voter or learner.
   ProposeResult add_server(const std::string& id);
