@@ -92,6 +92,7 @@ class ReplicationProtocol : public Protocol {
   bool sync_in_flight_ = false;
   std::vector<Buffer> staged_;  ///< proposals of this loop turn, appended by the next drive
   Term staged_term_ = 0;
+  Index staged_first_ = 0;  ///< the index promised to the first staged proposal
   void append_staged();
   bool driving_ = false;
   bool drive_again_ = false;
