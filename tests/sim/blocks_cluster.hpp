@@ -90,6 +90,14 @@ struct BlockCluster {
       }
     return found;
   }
+  /// A member other than the current leader (the last such in `nodes`).
+  BlockNode* follower() {
+    BlockNode* l = leader();
+    BlockNode* found = nullptr;
+    for (auto& nd : nodes)
+      if (&nd != l) found = &nd;
+    return found;
+  }
 };
 
 /// Runs the simulation until `done`, polling `io` (an asio::io_context where the test's

@@ -88,9 +88,7 @@ TEST_CASE("reads: stale reports its lag, linearizable and lease reads see acknow
     INFO("seed " << seed);
     BlockCluster c(seed);
     REQUIRE(c.world.run_until([&] { return c.leader() != nullptr; }, 5s));
-    BlockNode* follower = nullptr;
-    for (auto& nd : c.nodes)
-      if (&nd != c.leader()) follower = &nd;
+    BlockNode* follower = c.follower();
     bool done = false;
     follower->handle->submit("counter", counter_codec::set("x", 42),
                              [&](std::error_code ec, Buffer) { done = !ec; });

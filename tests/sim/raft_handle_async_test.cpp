@@ -46,9 +46,7 @@ TEST_CASE("RaftHandle completion tokens: callback, use_future and use_awaitable 
     INFO("seed " << seed);
     BlockCluster c(seed);
     REQUIRE(c.world.run_until([&] { return c.leader() != nullptr; }, 5s));
-    BlockNode* follower = nullptr;
-    for (auto& nd : c.nodes)
-      if (&nd != c.leader()) follower = &nd;
+    BlockNode* follower = c.follower();
     RaftHandle& h = *follower->handle;
 
     // Callback: runs once, with the result of the command.
