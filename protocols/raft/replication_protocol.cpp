@@ -55,6 +55,8 @@ ReplicationProtocol::ReplicationProtocol()
   declare_size("snapshot_chunk_size", snapshot_chunk_size_, "bytes per InstallSnapshot chunk");
   declare("multicast_append", multicast_append_,
           "send each AppendEntries batch once to the group (transport multicast)");
+  declare("follower_sync_on_loop", follower_sync_on_loop_,
+          "a follower fsyncs on its loop thread (false: on the writer thread, as the leader)");
   register_header<RaftHeader>(protocol_id::replication, "REPLICATION");
 }
 
@@ -216,27 +218,45 @@ void ReplicationProtocol::send(const raft::Message& m) {
 
 void ReplicationProtocol::maybe_sync() {
   if (sync_in_flight_ || !core_->needs_sync()) return;
+  if (!follower_sync_on_loop_ || core_->is_leader()) return start_sync(false);
+  // A follower syncs on its loop, but first lets the rest of this loop turn's AppendEntries
+  // (one socket read often holds several) append, so that one fsync covers them all.
+  if (sync_posted_) return;
+  sync_posted_ = true;
+  runtime().post([this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    sync_posted_ = false;
+    if (!core_ || !error_.empty() || sync_in_flight_ || !core_->needs_sync()) return;
+    if (core_->is_leader()) return drive();  // elected meanwhile: the leader's way
+    start_sync(true);
+  });
+}
+
+void ReplicationProtocol::start_sync(bool on_loop) {
   sync_in_flight_ = true;
   ++syncs_;
   // The job shares ownership of the store: stop() does not wait for it, and a completion that
   // arrives after the store was replaced or closed is ignored.
   std::shared_ptr<LogStore> store = store_;
   auto result = std::make_shared<std::pair<Index, std::string>>(0, "");
-  runtime().offload(
-      [store, result] {
-        try {
-          result->first = store->sync();
-        } catch (const std::exception& e) {
-          result->second = e.what();
-        }
-      },
-      [this, store, result] {
-        if (store != store_ || !core_) return;
-        sync_in_flight_ = false;
-        if (!result->second.empty()) return fail("log sync failed: " + result->second);
-        core_->on_durable(result->first);
-        drive();
-      });
+  auto work = [store, result] {
+    try {
+      result->first = store->sync();
+    } catch (const std::exception& e) {
+      result->second = e.what();
+    }
+  };
+  auto done = [this, store, result] {
+    if (store != store_ || !core_) return;
+    sync_in_flight_ = false;
+    if (!result->second.empty()) return fail("log sync failed: " + result->second);
+    core_->on_durable(result->first);
+    drive();
+  };
+  if (on_loop)
+    runtime().run_blocking(std::move(work), std::move(done));
+  else
+    runtime().offload(std::move(work), std::move(done));
 }
 
 void ReplicationProtocol::apply_committed() {

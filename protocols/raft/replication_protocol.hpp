@@ -4,9 +4,13 @@
 // and the state machine hook, wires itself to ELECTION (below) with raft_attach when it starts,
 // and serves proposals from CLIENT and the blocks above through raft_events.hpp.
 //
-// Durability (§3.8, §10.2.1): appends are buffered in the store; one sync at a time runs off the
-// loop (group commit: it covers every append made before it began) and its completion calls
-// on_durable(). Term/vote are persisted synchronously before any message is sent.
+// Durability (§3.8, §10.2.1): appends are buffered in the store; one sync at a time (group
+// commit: it covers every append made before it began) and its completion calls on_durable().
+// The leader's sync runs off the loop, which meanwhile serves clients and followers. A
+// follower's sync runs on its loop (follower_sync_on_loop): it could only wait for it before
+// acknowledging, and the two thread wake-ups it saves are on every commit's critical path;
+// AppendEntries that arrive meanwhile are appended together and share the next sync.
+// Term/vote are persisted synchronously before any message is sent.
 //
 // Cluster time: the leader stamps every command with a cluster time in ms that continues from
 // the last applied stamp, so time-based expiry (sessions, locks) is decided by the log, not by
@@ -58,6 +62,8 @@ class ReplicationProtocol : public Protocol {
   void send(const raft::Message& m);
   void send_all(std::vector<raft::Message> msgs);
   void maybe_sync();
+  /// One sync of everything appended so far: on the loop (run_blocking) or off it (offload).
+  void start_sync(bool on_loop);
   void apply_committed();
   void maybe_snapshot();
   void fail(const std::string& what);
@@ -79,6 +85,7 @@ class ReplicationProtocol : public Protocol {
   uint64_t max_inflight_bytes_ = 8u << 20;
   uint64_t snapshot_chunk_size_ = 256u << 10;
   bool multicast_append_ = false;
+  bool follower_sync_on_loop_ = true;
 
   Configuration bootstrap_;
   std::shared_ptr<LogStore> store_;
@@ -90,6 +97,7 @@ class ReplicationProtocol : public Protocol {
   StateMachine* sm_ = nullptr;
   TimerHandle timer_;
   bool sync_in_flight_ = false;
+  bool sync_posted_ = false;    ///< a follower's sync waits for the end of this loop turn
   std::vector<Buffer> staged_;  ///< proposals of this loop turn, appended by the next drive
   Term staged_term_ = 0;
   Index staged_first_ = 0;  ///< the index promised to the first staged proposal

@@ -46,6 +46,16 @@ bool SimWorld::step() {
   if (!queue_.empty()) {
     Item item = std::move(const_cast<Item&>(queue_.top()));
     queue_.pop();
+    if (item.node >= 0) {
+      // The node's loop is blocked (run_blocking): its event waits, in order, until just after
+      // the blocking work's completion.
+      Duration busy = nodes_[static_cast<size_t>(item.node)]->busy_until();
+      if (item.at < busy) {
+        item.at = busy + Duration(1);
+        queue_.push(std::move(item));
+        return true;
+      }
+    }
     now_ = item.at;
     ++events_run_;
     mix(static_cast<uint64_t>(now_.count()));
@@ -99,6 +109,14 @@ void SimRuntime::offload(std::function<void()> work, std::function<void()> done)
                     work();
                     done();
                   });
+}
+
+void SimRuntime::run_blocking(std::function<void()> work, std::function<void()> done) {
+  work();
+  // A crash meanwhile drops `done` (the work's effect, e.g. durable entries, stays: as when the
+  // fsync completed just before the crash).
+  busy_until_ = world_.now() + random_between(offload_min, offload_max);
+  world_.schedule(id_, incarnation_, busy_until_, nullptr, std::move(done));
 }
 
 }  // namespace cohort::sim

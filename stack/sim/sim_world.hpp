@@ -86,18 +86,26 @@ class SimRuntime : public Runtime {
   TimerHandle schedule(Duration delay, std::function<void()> fn) override;
   void post(std::function<void()> fn) override;
   void offload(std::function<void()> work, std::function<void()> done) override;
+  /// `work` runs at once; the node is then busy for an offload-long virtual time (its events
+  /// wait), after which `done` runs first.
+  void run_blocking(std::function<void()> work, std::function<void()> done) override;
   std::mt19937_64& rng() override { return rng_; }
   bool in_loop() const override { return true; }
   /// Crashes the node: every pending timer, post and offloaded work of this incarnation is
   /// dropped. A new stack may then be started on the same runtime (a restart).
   void shutdown() override { crash(); }
 
-  void crash() { ++incarnation_; }
+  void crash() {
+    ++incarnation_;
+    busy_until_ = Duration(0);
+  }
   bool alive(uint64_t incarnation) const { return incarnation == incarnation_; }
   uint64_t incarnation() const { return incarnation_; }
   int id() const { return id_; }
   const std::string& name() const { return name_; }
   SimWorld& world() { return world_; }
+  /// Until then the node is inside run_blocking(): SimWorld holds its events back.
+  Duration busy_until() const { return busy_until_; }
 
   /// Virtual time an offloaded job (an fsync) takes: uniform in [min, max].
   Duration offload_min{100us}, offload_max{400us};
@@ -109,6 +117,7 @@ class SimRuntime : public Runtime {
   uint64_t incarnation_ = 0;
   std::mt19937_64 rng_;
   Duration offload_busy_until_{0};  // offloaded work runs in order, one at a time
+  Duration busy_until_{0};          // the loop is blocked in run_blocking()
 };
 
 }  // namespace cohort::sim

@@ -362,3 +362,41 @@ TEST_CASE(
     CHECK(pr->next == 21);
   }
 }
+
+TEST_CASE("replication flow: a follower acknowledges new entries once and only after its sync") {
+  // An AppendEntries that appends is answered after the sync that makes it durable, not also
+  // before with a partial match (one message per round for nothing); a heartbeat that arrives
+  // while the sync runs still gets the partial answer (the leader hears the follower is alive).
+  Harness h = steady_cluster(quiet_options());
+  h.member("B").auto_sync = false;
+  const Index durable_before = h.store("B").durable_index();
+  std::vector<AppendResponse> from_b;
+  h.filter = [&](const Message& m) {
+    if (auto* r = as_response(m); r && m.from == "B") from_b.push_back(*r);
+    return true;
+  };
+  REQUIRE(h.propose("A", "one").ok());
+  REQUIRE(h.propose("A", "two").ok());
+  h.deliver_all();
+  const Index last = h.store("A").last_index();
+  REQUIRE(h.store("B").last_index() == last);
+  CHECK(h.store("B").durable_index() == durable_before);
+  CHECK(from_b.empty());  // appended, not durable: nothing to say yet
+
+  // A heartbeat meanwhile: B answers with what is durable.
+  h.tick("A", 10);
+  h.deliver_all();
+  REQUIRE(!from_b.empty());
+  for (const auto& r : from_b) {
+    CHECK(r.success);
+    CHECK(r.match == durable_before);
+  }
+  from_b.clear();
+
+  // The sync completes: one acknowledgement of everything.
+  h.sync("B");
+  h.deliver_all();
+  REQUIRE(from_b.size() == 1);
+  CHECK(from_b[0].success);
+  CHECK(from_b[0].match == last);
+}

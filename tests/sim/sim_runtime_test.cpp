@@ -156,3 +156,29 @@ TEST_CASE("crash and restart: the restarted node is a new incarnation") {
   world.run_for(5ms);
   CHECK(nodes[1].received == std::vector<std::string>{"hi"});
 }
+
+TEST_CASE("blocking work holds the node events back and its completion runs first") {
+  SimWorld world(1);
+  auto a = world.add_node("A");
+  auto b = world.add_node("B");
+  a->offload_min = a->offload_max = 1ms;
+  std::vector<std::string> order;
+  bool worked = false;
+  a->run_blocking([&] { worked = true; }, [&] { order.push_back("A done"); });
+  CHECK(worked);  // the work itself runs at once; the node is busy for its virtual time
+  a->schedule(100us, [&] { order.push_back("A timer"); });
+  a->post([&] { order.push_back("A post"); });
+  b->schedule(100us, [&] { order.push_back("B timer"); });
+  world.run_for(500us);
+  CHECK(order == std::vector<std::string>{"B timer"});  // only the other node ran
+  world.run_for(1ms);
+  CHECK(order == std::vector<std::string>{"B timer", "A done", "A timer", "A post"});
+
+  // A crash while busy drops the completion and frees the restarted node at once.
+  order.clear();
+  a->run_blocking([] {}, [&] { order.push_back("A done"); });
+  a->crash();
+  a->post([&] { order.push_back("A restarted"); });
+  world.run_for(2ms);
+  CHECK(order == std::vector<std::string>{"A restarted"});
+}

@@ -144,7 +144,7 @@ void ReplicationCore::on_durable(Index /*synced_index*/) {
   if (leader_) {
     maybe_commit();
   } else if (pending_ack_ && pending_ack_->term == term()) {
-    acknowledge(pending_ack_->leader, pending_ack_->upto);
+    acknowledge(pending_ack_->leader, pending_ack_->upto, /*appended=*/false);
   }
 }
 

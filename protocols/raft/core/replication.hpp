@@ -141,7 +141,8 @@ class ReplicationCore final : public ReplicationPort {
   void handle_append(const std::string& from, const AppendRequest& m);
   void handle_append_response(const std::string& from, const AppendResponse& m);
   void reject_append(const std::string& from, const AppendRequest& m);
-  void acknowledge(const std::string& leader, Index verified);
+  /// `appended`: this request stored new entries (a sync for them is about to start).
+  void acknowledge(const std::string& leader, Index verified, bool appended);
   void send_append(const std::string& id, Progress& pr);
   void send_heartbeats();
   void maybe_commit();

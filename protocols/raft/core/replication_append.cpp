@@ -199,10 +199,10 @@ void ReplicationCore::handle_append(const std::string& from, const AppendRequest
   Index verified = m.prev_index + m.entries.size();
   Index new_commit = std::min(m.commit, verified);
   if (new_commit > commit_) commit_ = new_commit;
-  acknowledge(from, verified);
+  acknowledge(from, verified, /*appended=*/k < m.entries.size());
 }
 
-void ReplicationCore::acknowledge(const std::string& leader, Index verified) {
+void ReplicationCore::acknowledge(const std::string& leader, Index verified, bool appended) {
   // §3.8: acknowledge only entries that are durable. Anything newer is acknowledged from
   // on_durable() once the driver's sync covers it.
   Index durable = store_.durable_index();
@@ -216,7 +216,10 @@ void ReplicationCore::acknowledge(const std::string& leader, Index verified) {
   } else {
     pending_ack_.reset();
   }
-  if (match == verified || match > 0) {
+  // A partial acknowledgement (match < verified) tells the leader we are alive while a sync
+  // runs. Right after an append it would be one more message per round for nothing: the sync
+  // that covers the new entries is about to start, and its acknowledgement follows.
+  if (match == verified || (match > 0 && !appended)) {
     send(leader, AppendResponse{term(), true, match, 0, 0, 0});
   }
 }
