@@ -24,7 +24,7 @@ void require(bool ok, const char* what) {
 }  // namespace
 
 FileLogStore::FileLogStore(std::string dir, FileLogOptions options)
-    : dir_(std::move(dir)), options_(options) {
+    : dir_(std::move(dir)), options_(options), tail_(options.tail_cache_bytes) {
   require(
       options_.segment_bytes >= min_segment_bytes && options_.segment_bytes <= max_segment_bytes,
       "segment_bytes must be within 4 KiB .. 1 GiB");
@@ -107,6 +107,7 @@ void FileLogStore::drop_segments_through(Index upto) {
 }
 
 void FileLogStore::drop_suffix(Index from, bool durable) {
+  tail_.drop_from(from);
   bool removed = false;
   while (!segments_.empty() && segments_.back().first >= from) {
     remove_back_segment();
@@ -240,6 +241,11 @@ std::vector<Entry> FileLogStore::entries(Index from, Index to, size_t max_bytes)
   check_usable();
   require(from >= first_index_, "entries: from is below first_index");
   to = std::min<Index>(to, last_index_);
+  if (tail_.covers(from)) {
+    ++cached_reads_;
+    return tail_.read(from, to, max_bytes);
+  }
+  ++file_reads_;
   std::vector<Entry> out;
   uint64_t data_bytes = 0;
   bool full = false;
@@ -329,6 +335,7 @@ void FileLogStore::append(std::span<const Entry> entries) {
       segment::encode_record(bytes, e);
     }
     write_records(*seg, bytes, locs);
+    tail_.push(entries);
   } catch (const StoreError& e) {
     // Undo what this call wrote (records, new segments, a partial write at the end) so the
     // store stays usable after, say, a full disk. If even that fails, nothing can be trusted.
@@ -399,6 +406,10 @@ void FileLogStore::save_snapshot(const SnapshotMeta& meta, const Buffer& data) {
   } else if (snap >= old_first && snap <= last_index_) {
     keep = log_term(snap) == meta.last_term;
   }
+  if (keep)
+    tail_.drop_through(snap);
+  else
+    tail_.clear();
   try {
     if (keep) {
       drop_segments_through(snap);

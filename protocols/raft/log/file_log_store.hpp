@@ -18,7 +18,8 @@
 //
 // Durability beyond sync(): a conflict truncation (append below last_index) and a snapshot's
 // compaction are made durable before they return, so a crash can never bring removed records
-// back behind newer ones. Reads re-check each record's CRC.
+// back behind newer ones. Reads of the newest entries come from memory (TailCache: what this
+// store wrote a moment ago); older reads come from the segments and re-check each record's CRC.
 //
 // Crash recovery (constructor): every record of every segment is CRC-checked (one segment is
 // read into memory at a time, so opening needs up to segment_bytes of memory). Damage at the end
@@ -40,6 +41,7 @@
 #include "protocols/raft/log/file_io.hpp"
 #include "protocols/raft/log/log_store.hpp"
 #include "protocols/raft/log/segment.hpp"
+#include "protocols/raft/log/tail_cache.hpp"
 
 namespace cohort::raft {
 
@@ -55,6 +57,10 @@ struct FileLogOptions {
   /// records before the next one starts, so only the last segment can have a zero tail, which
   /// recovery then takes for the end of the log (not a torn write). 0: grow by appending.
   uint64_t preallocate_bytes = 0;
+  /// Entry data of the newest entries kept in memory for reads (tail_cache.hpp); 0: none. The
+  /// default covers REPLICATION's default pipelining window, so AppendEntries to followers that
+  /// keep up and applying what was just committed never read the files.
+  uint64_t tail_cache_bytes = uint64_t{8} << 20;
 };
 
 class FileLogStore final : public LogStore {
@@ -89,6 +95,9 @@ class FileLogStore final : public LogStore {
   const std::string& dir() const { return dir_; }
   /// Segment files currently in use (for tests and probes).
   size_t segment_count() const;
+  /// Reads served from the tail cache / from the segment files (for tests and probes).
+  uint64_t cached_reads() const { return cached_reads_; }
+  uint64_t file_reads() const { return file_reads_; }
   /// fdatasync calls on segment files since the store was opened, recovery's not counted (any
   /// thread). Group commit shows here: one sync() flushes each touched segment once, however
   /// many appends it covers.
@@ -143,6 +152,9 @@ class FileLogStore final : public LogStore {
 
   // Loop-thread state.
   HardState hard_state_;
+  TailCache tail_;
+  mutable uint64_t cached_reads_ = 0;
+  mutable uint64_t file_reads_ = 0;
   std::deque<Segment> segments_;
   SnapshotMeta snapshot_;
   std::atomic<Index> first_index_ = 1;
