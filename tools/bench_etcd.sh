@@ -131,19 +131,33 @@ members_cpu_seconds() {
   awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.3f", t / hz}'
 }
 
-# run_wrk URL CONNECTIONS DURATION OUTFILE: prints "req/s p50_ms p99_ms cpu_us errors": cpu_us is
-# the CPU time all three members spent per request (a figure the other processes on the machine
-# disturb far less than req/s); errors is empty when every response was 2xx/3xx and no socket
-# error occurred.
+# CPU seconds (user + system) of this shell's waited-for children, from a file `times` (the bash
+# builtin; it must run in the shell that waited for wrk, not in a $(...) subshell) wrote.
+children_cpu_seconds() {
+  tail -n 1 "$1" | awk '{
+    t = 0
+    for (i = 1; i <= 2; i++) { split($i, p, "m"); sub(/s$/, "", p[2]); t += p[1] * 60 + p[2] }
+    printf "%.3f", t }'
+}
+
+# run_wrk URL CONNECTIONS DURATION OUTFILE: prints "req/s p50_ms p99_ms cpu_us wrk_us errors":
+# cpu_us is the CPU time all three members spent per request (a figure the other processes on
+# the machine disturb far less than req/s), wrk_us the client's own (the same client drives both
+# systems; on a 2-core machine it bounds what either can reach); errors is empty when every
+# response was 2xx/3xx and no socket error occurred.
 run_wrk() {
   local url=$1 conns=$2 dur=$3 out=$4
   local threads=$((conns < 2 ? conns : 2))  # the machine has 2 cores; the servers need them too
-  local cpu_before cpu_after
+  local cpu_before cpu_after wrk_before wrk_after
   cpu_before=$(members_cpu_seconds)
+  times >"$out.times-before"
+  wrk_before=$(children_cpu_seconds "$out.times-before")
   wrk -t "$threads" -c "$conns" -d "$dur" --timeout 10s --latency -s "$lua" "$url" >"$out" 2>&1 ||
     { cat "$out" >&2; die "wrk failed against $url"; }
+  times >"$out.times-after"
+  wrk_after=$(children_cpu_seconds "$out.times-after")
   cpu_after=$(members_cpu_seconds)
-  local rps p50 p99 non2xx sockerr requests cpu_us
+  local rps p50 p99 non2xx sockerr requests cpu_us wrk_us
   rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
   p50=$(awk '$1 == "50%" {print $2}' "$out")
   p99=$(awk '$1 == "99%" {print $2}' "$out")
@@ -152,12 +166,14 @@ run_wrk() {
     { cat "$out" >&2; die "cannot parse wrk output ($out)"; }
   cpu_us=$(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$requests" \
     'BEGIN {printf "%.0f", (n > 0 ? (b - a) * 1e6 / n : 0)}')
+  wrk_us=$(awk -v a="$wrk_before" -v b="$wrk_after" -v n="$requests" \
+    'BEGIN {printf "%.0f", (n > 0 ? (b - a) * 1e6 / n : 0)}')
   non2xx=$(awk -F: '/Non-2xx or 3xx responses/ {gsub(/ /, "", $2); print $2}' "$out")
   sockerr=$(sed -n 's/^ *Socket errors: *//p' "$out")
   local errors=""
   [[ -n $non2xx && $non2xx != 0 ]] && errors+="non-2xx=$non2xx "
   [[ -n $sockerr ]] && errors+="socket errors: $sockerr"
-  echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu_us $errors"
+  echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu_us $wrk_us $errors"
 }
 
 # bench SYSTEM URL: warms up, then fills result_<system>[conns] and prints a line per point.
@@ -302,10 +318,10 @@ fi
 field() { echo "$1" | awk -v i="$2" '{print (NF >= i ? $i : "-")}'; }
 echo
 echo "PUT /v2/keys/bench/k<n>, 100-byte value, wrk $duration per point, threads = min(connections, 2)"
-echo "cpu us/req: CPU time (user + system) of all 3 members per request"
-printf "%6s | %10s %8s %8s %7s | %10s %8s %8s %7s | %6s\n" conns "etcd req/s" "p50 ms" \
-  "p99 ms" "cpu us" "cohort r/s" "p50 ms" "p99 ms" "cpu us" ratio
-printf -- "-------+--------------------------------------+--------------------------------------+-------\n"
+echo "cpu us: CPU time (user + system) of all 3 members per request; wrk us: the client's own"
+printf "%6s | %10s %8s %8s %7s %6s | %10s %8s %8s %7s %6s | %6s\n" conns "etcd req/s" "p50 ms" \
+  "p99 ms" "cpu us" "wrk us" "cohort r/s" "p50 ms" "p99 ms" "cpu us" "wrk us" ratio
+printf -- "-------+---------------------------------------------+---------------------------------------------+-------\n"
 problems=()
 for conns in $connections; do
   e=${result_etcd[$conns]:-}
@@ -314,13 +330,13 @@ for conns in $connections; do
   if [[ -n $e && -n $c ]]; then
     ratio=$(awk -v a="$(field "$c" 1)" -v b="$(field "$e" 1)" 'BEGIN {printf "%.2fx", (b > 0 ? a / b : 0)}')
   fi
-  printf "%6s | %10s %8s %8s %7s | %10s %8s %8s %7s | %6s\n" "$conns" \
-    "$(field "$e" 1)" "$(field "$e" 2)" "$(field "$e" 3)" "$(field "$e" 4)" \
-    "$(field "$c" 1)" "$(field "$c" 2)" "$(field "$c" 3)" "$(field "$c" 4)" "$ratio"
-  [[ -n $e && $(echo "$e" | cut -d' ' -f5-) != "" ]] &&
-    problems+=("etcd c=$conns: $(echo "$e" | cut -d' ' -f5-)")
-  [[ -n $c && $(echo "$c" | cut -d' ' -f5-) != "" ]] &&
-    problems+=("cohort c=$conns: $(echo "$c" | cut -d' ' -f5-)")
+  printf "%6s | %10s %8s %8s %7s %6s | %10s %8s %8s %7s %6s | %6s\n" "$conns" \
+    "$(field "$e" 1)" "$(field "$e" 2)" "$(field "$e" 3)" "$(field "$e" 4)" "$(field "$e" 5)" \
+    "$(field "$c" 1)" "$(field "$c" 2)" "$(field "$c" 3)" "$(field "$c" 4)" "$(field "$c" 5)" "$ratio"
+  [[ -n $e && $(echo "$e" | cut -d' ' -f6-) != "" ]] &&
+    problems+=("etcd c=$conns: $(echo "$e" | cut -d' ' -f6-)")
+  [[ -n $c && $(echo "$c" | cut -d' ' -f6-) != "" ]] &&
+    problems+=("cohort c=$conns: $(echo "$c" | cut -d' ' -f6-)")
 done
 echo "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 if [[ ${#problems[@]} -gt 0 ]]; then
