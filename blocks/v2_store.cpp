@@ -29,8 +29,22 @@ namespace {
 constexpr uint8_t snapshot_version = 1;
 constexpr int max_snapshot_depth = 512;
 
+// True when p is already what clean_path makes of it (the common case: no work, no allocation).
+bool is_clean(std::string_view p) {
+  if (p.size() < 2 || p.front() != '/' || p.back() == '/') return false;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] != '/') continue;
+    std::string_view rest = p.substr(i + 1);
+    if (rest.empty() || rest.front() == '/' || rest == "." || rest.starts_with("./") ||
+        rest == ".." || rest.starts_with("../"))
+      return false;
+  }
+  return true;
+}
+
 // etcd's path.Clean(path.Join("/", p)): absolute, no empty, "." or ".." components.
 std::string clean_path(std::string_view p) {
+  if (is_clean(p)) return std::string(p);
   std::vector<std::string_view> parts;
   size_t i = 0;
   while (i <= p.size()) {
@@ -262,25 +276,34 @@ v2::Reply V2Store::set(const ApplyContext& ctx, const v2::Command& c, Action act
     value = existing->value;
   }
   if (existing && existing->dir) return error(Errc::not_file, path);
-  TreeNode* parent = make_parents(path, ctx.index, &err);
-  if (!parent) return err;
 
   v2::Event e;
   e.action = action;
   e.now_ms = ctx.cluster_time_ms;
-  if (existing) {
+  TreeNode* n = nullptr;
+  if (existing && !c.has(v2::flag::dir)) {
+    // A file replaced by a file: the new node takes the old one's place in the tree (one walk
+    // down a directory that may hold millions of keys, not three).
     e.prev_node = plain_node(*existing);
-    detach(*const_cast<TreeNode*>(existing));
+    n = const_cast<TreeNode*>(existing);
+  } else {
+    TreeNode* parent = make_parents(path, ctx.index, &err);
+    if (!parent) return err;
+    if (existing) {
+      e.prev_node = plain_node(*existing);
+      detach(*const_cast<TreeNode*>(existing));
+    }
+    auto fresh = std::make_unique<TreeNode>();
+    fresh->path = path;
+    fresh->dir = c.has(v2::flag::dir);
+    fresh->parent = parent;
+    n = fresh.get();
+    parent->children.emplace(std::string(name_of(path)), std::move(fresh));
   }
-  auto n = std::make_unique<TreeNode>();
-  n->path = path;
-  n->dir = c.has(v2::flag::dir);
   if (!n->dir) n->value = std::move(value);
   n->created = n->modified = ctx.index;
-  n->parent = parent;
   set_ttl(*n, c, ctx.cluster_time_ms);
   e.node = plain_node(*n);
-  parent->children.emplace(std::string(name_of(path)), std::move(n));
   if (c.has(v2::flag::refresh)) {  // a refresh changes the index but wakes no watcher
     index_ = ctx.index;
     e.etcd_index = index_;

@@ -405,3 +405,38 @@ TEST_CASE("v2 store: malformed batches are refused whole") {
   CHECK(d.store.index() == 0);
   CHECK_FALSE(v2::decode_batch_results(make_result(BlockStatus::malformed)).has_value());
 }
+
+TEST_CASE("v2 store: paths are cleaned as etcd cleans them") {
+  Driver d;
+  d.ok(cmd(v2::Op::set, "/dir/key", "v"));
+  for (const char* alias : {"dir/key", "/dir//key", "/dir/./key", "/x/../dir/key", "//dir/key/",
+                            "/dir/key/.", "/dir/sub/../key"}) {
+    INFO("alias " << alias);
+    auto g = std::get<v2::Event>(d.query(alias));
+    CHECK(g.node.key == "/dir/key");
+    CHECK(g.node.value == "v");
+  }
+  // Names that only look like dot components are ordinary keys.
+  auto e = d.ok(cmd(v2::Op::set, "/dir/.hidden..x", "w"));
+  CHECK(e.node.key == "/dir/.hidden..x");
+}
+
+TEST_CASE("v2 store: replacing a TTL key drops its deadline and keeps its siblings") {
+  Driver d;
+  v2::Command ttl = cmd(v2::Op::set, "/d/k", "old");
+  ttl.flags |= v2::flag::has_ttl;
+  ttl.ttl_ms = 5000;
+  d.ok(ttl);
+  d.ok(cmd(v2::Op::set, "/d/other", "o"));
+  auto e = d.ok(cmd(v2::Op::set, "/d/k", "new"));  // permanent now
+  REQUIRE(e.prev_node);
+  CHECK(e.prev_node->value == "old");
+  CHECK(e.prev_node->expire_ms > 0);
+  CHECK(e.node.expire_ms == 0);
+  CHECK(e.node.created_index == e.node.modified_index);
+  d.now_ms += 60000;  // far past the old deadline
+  d.ok(cmd(v2::Op::set, "/d/tick", "t"));
+  CHECK(std::get<v2::Event>(d.query("/d/k")).node.value == "new");
+  auto list = std::get<v2::Event>(d.query("/d"));
+  CHECK(list.node.nodes.size() == 3);
+}
