@@ -61,48 +61,59 @@ class Dnsmasq {
     REQUIRE_MESSAGE(!bin.empty(),
                     "dnsmasq not found: DNS_PING's test needs a real dnsmasq (Debian package "
                     "dnsmasq-base; tools/setup.sh installs it)");
-    port = free_port();
-    log = std::filesystem::temp_directory_path() /
-          ("cohort-dnsmasq-" + std::to_string(::getpid()) + "-" + std::to_string(port) + ".log");
-    std::vector<std::string> args{bin,
-                                  "--no-daemon",
-                                  "--conf-file=/dev/null",
-                                  "--port=" + std::to_string(port),
-                                  "--listen-address=127.0.0.1",
-                                  "--bind-interfaces",
-                                  "--no-resolv",
-                                  "--no-hosts",
-                                  "--pid-file=",
-                                  "--user=root"};
-    args.insert(args.end(), records.begin(), records.end());
-    pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
+    // free_port() closes the port before dnsmasq binds it: a parallel test can take it in
+    // between (an ephemeral port), so a start that fails on a taken address tries another port.
+    std::string why;
+    bool started = false;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port = free_port();
+      log = std::filesystem::temp_directory_path() /
+            ("cohort-dnsmasq-" + std::to_string(::getpid()) + "-" + std::to_string(port) + ".log");
+      std::vector<std::string> args{bin,
+                                    "--no-daemon",
+                                    "--conf-file=/dev/null",
+                                    "--port=" + std::to_string(port),
+                                    "--listen-address=127.0.0.1",
+                                    "--bind-interfaces",
+                                    "--no-resolv",
+                                    "--no-hosts",
+                                    "--pid-file=",
+                                    "--user=root"};
+      args.insert(args.end(), records.begin(), records.end());
+      pid = ::fork();
+      REQUIRE(pid >= 0);
+      if (pid == 0) {
+        int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+          ::dup2(fd, 1);
+          ::dup2(fd, 2);
+        }
+        std::vector<char*> argv;
+        for (auto& a : args)
+          argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
       }
-      std::vector<char*> argv;
-      for (auto& a : args)
-        argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
+      // Ready when its UDP port is taken; a child that exits has failed (its log says why).
+      bool up = eventually([&] {
+        int status = 0;
+        if (::waitpid(pid, &status, WNOHANG) == pid) {
+          pid = -1;
+          return true;
+        }
+        return udp_port_taken(port);
+      });
+      std::ifstream in(log);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      why = ss.str();
+      started = up && pid > 0;
+      if (started || pid > 0 || why.find("in use") == std::string::npos) break;
+      std::error_code ec;
+      std::filesystem::remove(log, ec);  // the next attempt writes its own
     }
-    // Ready when its UDP port is taken; a child that exits has failed (its log says why).
-    bool up = eventually([&] {
-      int status = 0;
-      if (::waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
-        return true;
-      }
-      return udp_port_taken(port);
-    });
-    std::ifstream in(log);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    REQUIRE_MESSAGE((up && pid > 0), "dnsmasq did not start: " << ss.str());
+    REQUIRE_MESSAGE(started, "dnsmasq did not start: " << why);
   }
   ~Dnsmasq() {
     if (pid > 0) {
