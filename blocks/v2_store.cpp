@@ -280,19 +280,16 @@ v2::Reply V2Store::set(const ApplyContext& ctx, const v2::Command& c, Action act
   v2::Event e;
   e.action = action;
   e.now_ms = ctx.cluster_time_ms;
+  if (existing) e.prev_node = plain_node(*existing);
   TreeNode* n = nullptr;
   if (existing && !c.has(v2::flag::dir)) {
     // A file replaced by a file: the new node takes the old one's place in the tree (one walk
     // down a directory that may hold millions of keys, not three).
-    e.prev_node = plain_node(*existing);
     n = const_cast<TreeNode*>(existing);
   } else {
     TreeNode* parent = make_parents(path, ctx.index, &err);
     if (!parent) return err;
-    if (existing) {
-      e.prev_node = plain_node(*existing);
-      detach(*const_cast<TreeNode*>(existing));
-    }
+    if (existing) detach(*const_cast<TreeNode*>(existing));
     auto fresh = std::make_unique<TreeNode>();
     fresh->path = path;
     fresh->dir = c.has(v2::flag::dir);

@@ -61,6 +61,8 @@ class ReplicationProtocol : public Protocol {
   void drive_soon();
   void send(const raft::Message& m);
   void send_all(std::vector<raft::Message> msgs);
+  /// Appends this loop turn's staged proposals with one log write (see propose()).
+  void append_staged();
   void maybe_sync();
   /// One sync of everything appended so far: on the loop (run_blocking) or off it (offload).
   void start_sync(bool on_loop);
@@ -101,7 +103,6 @@ class ReplicationProtocol : public Protocol {
   std::vector<Buffer> staged_;  ///< proposals of this loop turn, appended by the next drive
   Term staged_term_ = 0;
   Index staged_first_ = 0;  ///< the index promised to the first staged proposal
-  void append_staged();
   bool driving_ = false;
   bool drive_again_ = false;
   bool drive_posted_ = false;

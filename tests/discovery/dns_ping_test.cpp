@@ -113,6 +113,12 @@ class Dnsmasq {
       std::error_code ec;
       std::filesystem::remove(log, ec);  // the next attempt writes its own
     }
+    if (!started && pid > 0) {  // alive but never ready: stop it here (no destructor runs)
+      ::kill(pid, SIGTERM);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      pid = -1;
+    }
     REQUIRE_MESSAGE(started, "dnsmasq did not start: " << why);
   }
   ~Dnsmasq() {

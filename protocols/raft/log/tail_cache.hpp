@@ -60,7 +60,6 @@ class TailCache {
     }
     return out;
   }
-  size_t size() const { return entries_.size(); }
 
  private:
   void pop_front() {
